@@ -1,0 +1,3 @@
+from mnist_reg.sweep import main
+
+main()

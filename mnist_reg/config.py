@@ -1,0 +1,145 @@
+"""Typed configuration schema, registered in Hydra's ConfigStore.
+
+The YAML files in ``conf/`` extend these dataclasses, so an unknown key or a wrongly typed
+value fails when Hydra composes the configuration, before anything heavy is imported.
+Ranges are checked afterwards by :mod:`mnist_reg.validation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist"  # mnist | fashion_mnist
+    val_size: int = 5000  # held out of the 60,000 training images, stratified
+    train_size: int | None = None  # None: every remaining training image
+    test_size: int | None = None  # None: the whole 10,000-image test set
+    split_seed: int = 0
+    cache_dir: str = "~/.cache/mnist_reg"
+    download_timeout: float = 15.0  # seconds, for the Keras download source
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 5
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    seed: int = 0  # trial k trains with seed + k
+    progress_bar: str = "auto"  # auto (only on a terminal) | "on" | "off"
+
+
+@dataclass
+class L2Config:
+    weight: float = 0.0  # lambda; 0 disables L2
+    on_conv: bool = False  # also regularize the three Conv2D kernels
+
+
+@dataclass
+class DropoutConfig:
+    rate: float = 0.0  # before Dense(64), the article's placement; 0 disables
+    second: bool = False  # a second Dropout after Dense(64)
+    second_rate: float = 0.0
+
+
+@dataclass
+class AugmentationConfig:
+    rotation_degrees: float = 0.0  # RandomRotation, +/- degrees
+    width_shift: float = 0.0  # RandomTranslation, fraction of the width
+    height_shift: float = 0.0  # RandomTranslation, fraction of the height
+    zoom: float = 0.0  # RandomZoom, +/- fraction
+    shear: float = 0.0  # RandomShear, +/- fraction along x
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = False
+    monitor: str = "val_accuracy"  # val_accuracy | val_loss (never a test metric)
+    patience: int = 2
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+
+
+@dataclass
+class ParamSpec:
+    """One searched hyperparameter: which config key it sets and over what range."""
+
+    path: str = MISSING  # dotted config key, e.g. technique.dropout.rate
+    type: str = "float"  # float | int | categorical
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None  # categorical only
+    grid: list[Any] | None = None  # the values the grid sampler tries
+    when: str | None = None  # suggested only when this boolean key is true
+
+
+@dataclass
+class TechniqueConfig:
+    name: str = MISSING
+    description: str = ""
+    l2: L2Config = field(default_factory=L2Config)
+    dropout: DropoutConfig = field(default_factory=DropoutConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    search_space: dict[str, ParamSpec] = field(default_factory=dict)
+
+
+@dataclass
+class SweepConfig:
+    n_trials: int = 20  # the study's total of finished (complete or pruned) trials
+    sampler: str = "tpe"  # tpe | random | grid
+    pruner: str = "median"  # median | hyperband | none
+    seed: int = 0  # sampler seed
+    n_startup_trials: int = 5  # trials before TPE models and the median pruner prunes
+    n_warmup_epochs: int = 1  # epochs a trial always trains before it can be pruned
+    study_name: str | None = None  # default: <dataset>-<technique>
+    storage: str | None = None  # Optuna storage URL; default sqlite:///mlruns/optuna.db
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: str | None = None  # default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db
+    experiment: str = "mnist-reg"
+    artifact_location: str | None = None  # for a new experiment; default mlruns/artifacts
+    log_model: bool = True
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    technique: TechniqueConfig = MISSING
+
+
+def config_dir() -> Path:
+    """Where the YAML configs are: packaged in a wheel, or ``conf/`` beside the package."""
+    packaged = Path(__file__).resolve().parent / "conf"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "conf"
+
+
+def available_techniques() -> list[str]:
+    return sorted(p.stem for p in (config_dir() / "technique").glob("*.yaml"))
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    store.store(group="data", name="base_data", node=DataConfig)
+    store.store(group="train", name="base_train", node=TrainConfig)
+    store.store(group="sweep", name="base_sweep", node=SweepConfig)
+    store.store(group="mlflow", name="base_mlflow", node=MlflowConfig)
+
+
+register_configs()

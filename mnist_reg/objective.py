@@ -1,0 +1,104 @@
+"""The Optuna objective: a trial's suggestions mapped onto the config, then ``train()``.
+
+There is no second training path: a trial trains exactly like a single run would, and the
+tracker records it as a nested MLflow run.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import optuna
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_reg.model import model_summary
+from mnist_reg.progress import EpochProgress, SweepProgress
+from mnist_reg.search_space import flat_params, suggest, with_values
+from mnist_reg.splits import Splits
+from mnist_reg.tracking import EpochMetricsLogger, Tracker
+from mnist_reg.training import evaluate_on_test, train
+
+
+class PruningCallback(keras.callbacks.Callback):
+    """Reports val_accuracy to Optuna each epoch; stops training when the pruner says so.
+
+    Stopping (rather than raising inside ``fit``) lets the trial's curves be logged before
+    the objective raises ``TrialPruned``.
+    """
+
+    def __init__(self, trial: optuna.Trial, monitor: str = "val_accuracy") -> None:
+        super().__init__()
+        self.trial = trial
+        self.monitor = monitor
+        self.pruned_at: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        self.trial.report(float(value), step=epoch)
+        if self.trial.should_prune():
+            self.pruned_at = epoch
+            self.model.stop_training = True
+
+
+def best_value(study: optuna.Study) -> float | None:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return max((t.value for t in complete if t.value is not None), default=None)
+
+
+def make_objective(
+    cfg: DictConfig,
+    splits: Splits,
+    tracker: Tracker,
+    progress: SweepProgress,
+    prune: bool,
+) -> Callable[[optuna.Trial], float]:
+    study_name = cfg.sweep.study_name
+
+    def objective(trial: optuna.Trial) -> float:
+        keras.backend.clear_session()  # the previous trial's graph and layers go
+        gc.collect()
+        trial_cfg = with_values(cfg, suggest(trial, cfg))
+        trial_cfg.train.seed = cfg.train.seed + trial.number
+        trial.set_user_attr("seed", trial_cfg.train.seed)
+        progress.trial_started(trial.number)
+        tags = {"technique": cfg.technique.name, "study_name": study_name}
+        with tracker.trial_run(trial.number, tags) as run_id:
+            trial.set_user_attr("mlflow_run_id", run_id)
+            pruning = PruningCallback(trial) if prune else None
+            callbacks: list[keras.callbacks.Callback] = [
+                EpochMetricsLogger(),
+                EpochProgress(progress, best_value(trial.study)),
+            ]
+            if pruning is not None:
+                callbacks.append(pruning)
+            tracker.log_trial_start(flat_params(trial_cfg), OmegaConf.to_yaml(trial_cfg))
+            result = train(trial_cfg, splits, callbacks)
+            tracker.log_training(
+                result.history,
+                {
+                    "best_val_accuracy": result.best_val_accuracy,
+                    "generalization_gap": result.generalization_gap,
+                    "epochs_trained": result.epochs_trained,
+                    "train_seconds": result.train_seconds,
+                },
+                model_summary(result.model),
+            )
+            trial.set_user_attr("epochs_trained", result.epochs_trained)
+            trial.set_user_attr("train_seconds", round(result.train_seconds, 2))
+            if pruning is not None and pruning.pruned_at is not None:
+                raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
+            test = evaluate_on_test(result.model, splits.x_test, splits.y_test)
+            tracker.log_test(
+                {"test_loss": test.test_loss, "test_accuracy": test.test_accuracy}, test.confusion
+            )
+            tracker.log_keras_model(result.model, splits.x_val[:5])
+            trial.set_user_attr("test_accuracy", test.test_accuracy)
+            trial.set_user_attr("test_loss", test.test_loss)
+        return result.best_val_accuracy
+
+    return objective

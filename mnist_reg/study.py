@@ -1,0 +1,144 @@
+"""An Optuna study per (dataset, technique), stored persistently so a sweep resumes.
+
+``sweep.n_trials`` is the study's total of finished (complete or pruned) trials: a second run
+of the same command trains only what is missing, and a finished study trains nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_reg import search_space
+
+log = logging.getLogger("mnist_reg")
+
+DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+def study_name(cfg: DictConfig) -> str:
+    return cfg.sweep.study_name or f"{cfg.data.name}-{cfg.technique.name}"
+
+
+def storage(cfg: DictConfig) -> str | optuna.storages.BaseStorage:
+    url = cfg.sweep.storage or DEFAULT_STORAGE
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith(("sqlite:", "postgresql", "mysql")):
+        # A heartbeat lets a later worker mark a killed worker's trial FAIL.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    return url
+
+
+def make_sampler(cfg: DictConfig, trials_so_far: int) -> optuna.samplers.BaseSampler:
+    # Offset the seed by the trials already run, so a resumed study does not replay the
+    # random start-up suggestions it already tried.
+    seed = cfg.sweep.seed + trials_so_far
+    if cfg.sweep.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if cfg.sweep.sampler == "grid":
+        return optuna.samplers.GridSampler(search_space.grid(cfg), seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.sweep.n_startup_trials)
+
+
+def make_pruner(cfg: DictConfig) -> optuna.pruners.BasePruner:
+    if cfg.sweep.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.train.epochs)
+    if cfg.sweep.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=cfg.sweep.n_startup_trials, n_warmup_steps=cfg.sweep.n_warmup_epochs
+        )
+    return optuna.pruners.NopPruner()
+
+
+def prunes(cfg: DictConfig) -> bool:
+    """Baseline trials are seed repeats measuring noise: pruning them would bias it."""
+    return cfg.sweep.pruner != "none" and bool(cfg.technique.search_space)
+
+
+def open_study(cfg: DictConfig) -> optuna.Study:
+    name = study_name(cfg)
+    store = storage(cfg)
+    try:
+        trials_so_far: int | None = len(optuna.load_study(study_name=name, storage=store).trials)
+    except KeyError:  # no such study yet
+        trials_so_far = None
+    study = optuna.create_study(
+        storage=store,
+        study_name=name,
+        direction="maximize",
+        sampler=make_sampler(cfg, trials_so_far or 0),
+        pruner=make_pruner(cfg) if prunes(cfg) else optuna.pruners.NopPruner(),
+        load_if_exists=True,
+    )
+    if trials_so_far is None:
+        study.set_user_attr("technique", cfg.technique.name)
+        study.set_user_attr("dataset", cfg.data.name)
+        study.set_user_attr("config", OmegaConf.to_yaml(cfg))
+    return study
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: state, validation and test accuracy, cost, parameters."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        attrs = trial.user_attrs
+        rows.append(
+            {
+                "trial": trial.number,
+                "state": trial.state.name,
+                "val_accuracy": trial.value if trial.state == FINISHED[0] else None,
+                "test_accuracy": attrs.get("test_accuracy"),
+                "epochs": attrs.get("epochs_trained"),
+                "seconds": attrs.get("train_seconds"),
+                "seed": attrs.get("seed"),
+                **{name.removeprefix("technique."): v for name, v in trial.params.items()},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class BestTrial:
+    number: int
+    val_accuracy: float
+    test_accuracy: float
+    params: dict[str, Any]
+    mlflow_run_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "val_accuracy": self.val_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "params": self.params,
+        }
+
+
+def best_trial(study: optuna.Study) -> BestTrial | None:
+    """The complete trial with the best validation accuracy (never chosen by test)."""
+    complete = study.get_trials(deepcopy=False, states=(FINISHED[0],))
+    if not complete:
+        return None
+    trial = max(complete, key=lambda t: t.value if t.value is not None else float("-inf"))
+    return BestTrial(
+        number=trial.number,
+        val_accuracy=float(trial.value or 0.0),
+        test_accuracy=float(trial.user_attrs.get("test_accuracy", float("nan"))),
+        params=dict(trial.params),
+        mlflow_run_id=trial.user_attrs.get("mlflow_run_id"),
+    )

@@ -1,0 +1,112 @@
+"""A whole sweep: open the study, load the data once, run the missing trials, summarize."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import optuna
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_reg.search_space import flat_params
+from mnist_reg.study import (
+    FINISHED,
+    BestTrial,
+    best_trial,
+    finished_count,
+    open_study,
+    prunes,
+    study_name,
+    trials_table,
+)
+
+log = logging.getLogger("mnist_reg")
+
+
+@dataclass
+class SweepOutcome:
+    study_name: str
+    trials_run: int  # by this invocation
+    table: pd.DataFrame
+    best: BestTrial | None
+    mlflow_parent_run_id: str | None
+
+
+def run_sweep(cfg: DictConfig) -> SweepOutcome:
+    """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials."""
+    cfg = OmegaConf.merge(cfg, {"sweep": {"study_name": study_name(cfg)}})
+    name = cfg.sweep.study_name
+    study = open_study(cfg)
+    already = finished_count(study)
+    missing = cfg.sweep.n_trials - already
+    if missing <= 0:
+        log.info(
+            "study %s already has %d finished trials (sweep.n_trials=%d): nothing to train",
+            name,
+            already,
+            cfg.sweep.n_trials,
+        )
+        return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
+
+    # Heavy imports only once there is training to do.
+    from mnist_reg.objective import make_objective
+    from mnist_reg.progress import SweepProgress
+    from mnist_reg.splits import load_splits
+    from mnist_reg.tracking import Tracker
+
+    splits = load_splits(cfg.data)
+    log.info(
+        "study %s: %d of %d trials finished, running %d; train %d, validation %d, test %d images",
+        name,
+        already,
+        cfg.sweep.n_trials,
+        missing,
+        len(splits.y_train),
+        len(splits.y_val),
+        len(splits.y_test),
+    )
+    if not prunes(cfg) and cfg.sweep.pruner != "none":
+        log.info("no search space: trials are seed repeats and are never pruned")
+    tracker = Tracker(cfg.mlflow)
+    progress = SweepProgress(cfg.sweep.n_trials, already, cfg.train.epochs)
+    sweep_params = {
+        **flat_params(cfg),
+        **{f"sweep.{k}": v for k, v in OmegaConf.to_container(cfg.sweep).items()},
+    }
+    before = len(study.trials)
+    with tracker.sweep_run(
+        name, cfg.technique.name, sweep_params, OmegaConf.to_yaml(cfg)
+    ) as parent_run_id:
+        study.set_user_attr("mlflow_parent_run_id", parent_run_id)
+        study.optimize(
+            make_objective(cfg, splits, tracker, progress, prunes(cfg)),
+            n_trials=missing,
+            catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
+            callbacks=[
+                progress.trial_ended,
+                optuna.study.MaxTrialsCallback(cfg.sweep.n_trials, states=FINISHED),
+            ],
+        )
+        table = trials_table(study)
+        best = best_trial(study)
+        tracker.log_sweep_summary(parent_run_id, table, best.as_dict() if best else None, study)
+    return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def print_outcome(outcome: SweepOutcome) -> None:
+    with pd.option_context("display.max_columns", None, "display.width", 200):
+        print(f"\nStudy {outcome.study_name}: {len(outcome.table)} trials")
+        print(outcome.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    best = outcome.best
+    if best is None:
+        print("\nNo trial completed.")
+        return
+    print(
+        f"\nBest trial {best.number}: val_accuracy {best.val_accuracy:.4f}, "
+        f"test_accuracy {best.test_accuracy:.4f} (chosen by validation accuracy)"
+    )
+    for key, value in best.params.items():
+        print(f"  {key} = {value}")
+    if best.mlflow_run_id:
+        print(f"  MLflow run {best.mlflow_run_id}")

@@ -1,0 +1,213 @@
+"""Everything that talks to MLflow: one parent run per study, one nested run per trial.
+
+Nothing else in the package imports mlflow. Runs always end with a status: FINISHED (a pruned
+trial too, tagged ``trial_state=PRUNED``), FAILED with the error recorded, or KILLED when
+interrupted; no exception leaves a run RUNNING.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+import numpy as np
+import optuna
+import pandas as pd
+import tensorflow as tf
+from mlflow.entities import RunStatus
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from mnist_reg import plots
+from mnist_reg.config import MlflowConfig
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def tracking_uri(cfg: MlflowConfig) -> str:
+    return cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _ensure_sqlite_parent(uri: str) -> None:
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+class EpochMetricsLogger(keras.callbacks.Callback):
+    """Logs loss, accuracy, val_loss and val_accuracy to the active run with step=epoch."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
+        mlflow.log_metrics(metrics, step=epoch)
+
+
+class Tracker:
+    def __init__(self, cfg: MlflowConfig) -> None:
+        self.uri = tracking_uri(cfg)
+        _ensure_sqlite_parent(self.uri)
+        mlflow.set_tracking_uri(self.uri)
+        self.client = MlflowClient(self.uri)
+        self.log_model = cfg.log_model
+        experiment = self.client.get_experiment_by_name(cfg.experiment)
+        if experiment is None:
+            location = cfg.artifact_location or DEFAULT_ARTIFACT_DIR.resolve().as_uri()
+            self.experiment_id = self.client.create_experiment(cfg.experiment, location)
+        else:
+            self.experiment_id = experiment.experiment_id
+
+    def find_sweep_run(self, study_name: str) -> str | None:
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.run_type = 'sweep' and tags.study_name = '{study_name}'",
+            order_by=["attributes.start_time ASC"],
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    @contextmanager
+    def sweep_run(
+        self, study_name: str, technique: str, params: dict[str, Any], config_yaml: str
+    ) -> Iterator[str]:
+        """The study's parent run: created once, resumed when the study resumes."""
+        existing = self.find_sweep_run(study_name)
+        tags = {"run_type": "sweep", "study_name": study_name, "technique": technique}
+        with _ended_on_error(
+            mlflow.start_run(
+                run_id=existing,
+                experiment_id=self.experiment_id,
+                run_name=None if existing else study_name,
+                tags=None if existing else tags,
+            )
+        ) as run:
+            if existing is None:
+                mlflow.log_params(params)
+            mlflow.log_text(config_yaml, "sweep_config.yaml")
+            yield run.info.run_id
+
+    @contextmanager
+    def trial_run(self, trial_number: int, tags: dict[str, str]) -> Iterator[str]:
+        """A nested run for one trial; a pruned trial ends FINISHED, tagged PRUNED."""
+        run = mlflow.start_run(
+            run_name=f"trial-{trial_number:03d}",
+            nested=True,
+            experiment_id=self.experiment_id,
+            tags={**tags, "run_type": "trial", "trial_number": str(trial_number)},
+        )
+        with _ended_on_error(run):
+            try:
+                yield run.info.run_id
+            except optuna.TrialPruned:
+                mlflow.set_tag("trial_state", "PRUNED")
+                mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+                raise
+            mlflow.set_tag("trial_state", "COMPLETE")
+
+    def log_trial_start(self, params: dict[str, Any], config_yaml: str) -> None:
+        mlflow.log_params(params)
+        mlflow.log_text(config_yaml, "config.yaml")
+
+    def log_training(
+        self, history: dict[str, list[float]], metrics: dict[str, float], summary: str
+    ) -> None:
+        mlflow.log_metrics(metrics)
+        mlflow.log_text(summary, "model_summary.txt")
+        run_name = mlflow.active_run().info.run_name  # type: ignore[union-attr]
+        self._log_figure(plots.learning_curves(history, str(run_name)), "learning_curves.png")
+
+    def log_test(self, metrics: dict[str, float], confusion: np.ndarray) -> None:
+        mlflow.log_metrics(metrics)
+        buffer = io.StringIO()
+        np.savetxt(buffer, confusion, fmt="%d", delimiter=",")
+        mlflow.log_text(buffer.getvalue(), "confusion_matrix.csv")
+        run_name = mlflow.active_run().info.run_name  # type: ignore[union-attr]
+        self._log_figure(plots.confusion_matrix(confusion, str(run_name)), "confusion_matrix.png")
+
+    def log_keras_model(self, model: keras.Model, example: np.ndarray) -> None:
+        if not self.log_model:
+            return
+        signature = infer_signature(example, model.predict(example, verbose=0))
+        requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
+        mlflow.keras.log_model(
+            model, name="model", signature=signature, pip_requirements=requirements
+        )
+
+    def log_sweep_summary(
+        self,
+        parent_run_id: str,
+        table: pd.DataFrame,
+        best: dict[str, Any] | None,
+        study: optuna.Study,
+    ) -> None:
+        mlflow.log_text(table.to_csv(index=False), "trials.csv")
+        counts = table["state"].value_counts()
+        for state in ("COMPLETE", "PRUNED", "FAIL"):
+            mlflow.log_metric(f"trials_{state.lower()}", int(counts.get(state, 0)))
+        for name, figure in plots.study_figures(study).items():
+            self._log_figure(figure, f"optuna/{name}")
+        if best is None:
+            return
+        mlflow.log_metrics(
+            {
+                "best_trial_number": best["number"],
+                "best_val_accuracy": best["val_accuracy"],
+                "best_test_accuracy": best["test_accuracy"],
+            }
+        )
+        mlflow.set_tags({f"best.{k}": str(v) for k, v in best["params"].items()})
+        for run in self.child_runs(parent_run_id):
+            is_best = run.data.tags.get("trial_number") == str(best["number"])
+            self.client.set_tag(run.info.run_id, "best_trial", str(is_best).lower())
+            if is_best:
+                mlflow.set_tag("best_trial_run_id", run.info.run_id)
+
+    def child_runs(self, parent_run_id: str) -> list[Any]:
+        return list(
+            self.client.search_runs(
+                [self.experiment_id],
+                filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+                max_results=10_000,
+            )
+        )
+
+    def _log_figure(self, figure: Any, path: str) -> None:
+        try:
+            mlflow.log_figure(figure, path)
+        finally:
+            plots.close(figure)
+
+
+@contextmanager
+def _ended_on_error(run: mlflow.ActiveRun) -> Iterator[mlflow.ActiveRun]:
+    """End ``run`` FINISHED, or FAILED with the error recorded, or KILLED when interrupted."""
+    try:
+        yield run
+    except (KeyboardInterrupt, SystemExit):
+        _end_if_active(run.info.run_id, RunStatus.KILLED)
+        raise
+    except BaseException as error:
+        if _is_active(run.info.run_id):
+            mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
+            mlflow.log_text(traceback.format_exc(), "error.txt")
+        _end_if_active(run.info.run_id, RunStatus.FAILED)
+        raise
+    else:
+        _end_if_active(run.info.run_id, RunStatus.FINISHED)
+
+
+def _is_active(run_id: str) -> bool:
+    active = mlflow.active_run()
+    return active is not None and active.info.run_id == run_id
+
+
+def _end_if_active(run_id: str, status: int) -> None:
+    if _is_active(run_id):
+        mlflow.end_run(RunStatus.to_string(status))

@@ -1,0 +1,112 @@
+"""One training run: the same ``train()`` serves a single run, every sweep trial and repeats.
+
+Selection signals (validation accuracy, early stopping) come from the validation split only;
+the test set is touched once, after training, by :func:`evaluate_on_test`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from omegaconf import DictConfig
+
+from mnist_reg.augmentation import training_dataset
+from mnist_reg.model import build_model, compile_model
+from mnist_reg.splits import Splits
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: dict[str, list[float]]  # loss, accuracy, val_loss, val_accuracy per epoch
+    epochs_trained: int
+    train_seconds: float
+    kept_epoch: int  # 0-based epoch whose weights the model holds
+
+    @property
+    def best_val_accuracy(self) -> float:
+        return float(max(self.history["val_accuracy"]))
+
+    @property
+    def generalization_gap(self) -> float:
+        """Train minus validation accuracy at the kept epoch (train measured with dropout on)."""
+        epoch = self.kept_epoch
+        return float(self.history["accuracy"][epoch] - self.history["val_accuracy"][epoch])
+
+
+@dataclass
+class TestResult:
+    test_loss: float
+    test_accuracy: float
+    probabilities: np.ndarray  # (n, 10)
+    confusion: np.ndarray  # (10, 10), rows: true class, columns: predicted
+
+
+def progress_bar_verbosity(setting: str) -> int:
+    if setting == "on" or (setting == "auto" and sys.stdout.isatty()):
+        return 1
+    return 0
+
+
+def train(
+    cfg: DictConfig, splits: Splits, callbacks: list[keras.callbacks.Callback] | None = None
+) -> TrainResult:
+    """Build, compile and fit the CNN for ``cfg``; the seed makes the run repeatable."""
+    keras.utils.set_random_seed(cfg.train.seed)
+    model = build_model(cfg.technique)
+    compile_model(model, cfg.train)
+    all_callbacks = list(callbacks or [])
+    stopping = cfg.technique.early_stopping
+    early_stop = None
+    if stopping.enabled:
+        early_stop = keras.callbacks.EarlyStopping(
+            monitor=stopping.monitor,
+            patience=stopping.patience,
+            min_delta=stopping.min_delta,
+            restore_best_weights=stopping.restore_best_weights,
+            mode="max" if stopping.monitor == "val_accuracy" else "min",
+        )
+        all_callbacks.insert(0, early_stop)
+    dataset = training_dataset(
+        splits.x_train,
+        splits.y_train,
+        cfg.train.batch_size,
+        cfg.train.seed,
+        cfg.technique.augmentation,
+    )
+    start = time.perf_counter()
+    history = model.fit(
+        dataset,
+        validation_data=(splits.x_val, splits.y_val),
+        validation_batch_size=1024,
+        epochs=cfg.train.epochs,
+        shuffle=False,  # the dataset reshuffles itself each epoch
+        callbacks=all_callbacks,
+        verbose=progress_bar_verbosity(cfg.train.progress_bar),
+    )
+    seconds = time.perf_counter() - start
+    curves = {k: [float(v) for v in values] for k, values in history.history.items()}
+    epochs = len(curves["loss"])
+    kept = epochs - 1
+    if early_stop is not None and stopping.restore_best_weights and early_stop.best_weights:
+        kept = early_stop.best_epoch  # Keras 3 restores the best epoch's weights at the end
+    return TrainResult(model, curves, epochs, seconds, kept)
+
+
+def evaluate_on_test(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray) -> TestResult:
+    """Loss, accuracy and confusion matrix from one prediction pass over the test set."""
+    probabilities = model.predict(x_test, batch_size=1024, verbose=0)
+    picked = np.clip(probabilities[np.arange(len(y_test)), y_test], 1e-7, 1.0)
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y_test, predicted), 1)
+    return TestResult(
+        test_loss=float(-np.log(picked).mean()),
+        test_accuracy=float((predicted == y_test).mean()),
+        probabilities=probabilities,
+        confusion=confusion,
+    )
