@@ -18,7 +18,8 @@ from mnist_reg.config import AugmentationConfig
 
 def is_active(aug: AugmentationConfig) -> bool:
     return any(
-        v > 0 for v in (aug.rotation_degrees, aug.width_shift, aug.height_shift, aug.zoom, aug.shear)
+        v > 0
+        for v in (aug.rotation_degrees, aug.width_shift, aug.height_shift, aug.zoom, aug.shear)
     )
 
 
@@ -35,7 +36,7 @@ def build_augmenter(aug: AugmentationConfig, seed: int) -> keras.Sequential:
     if aug.zoom > 0:
         steps.append(layers.RandomZoom(aug.zoom, seed=seed + 2, **fill))
     if aug.shear > 0:
-        steps.append(layers.RandomShear(x_factor=(-aug.shear, aug.shear), seed=seed + 3, **fill))
+        steps.append(layers.RandomShear(x_factor=aug.shear, seed=seed + 3, **fill))  # random sign
     return keras.Sequential(steps, name="augmentation")
 
 

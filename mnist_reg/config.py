@@ -106,7 +106,9 @@ class SweepConfig:
 
 @dataclass
 class MlflowConfig:
-    tracking_uri: str | None = None  # default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db
+    tracking_uri: str | None = (
+        None  # default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db
+    )
     experiment: str = "mnist-reg"
     artifact_location: str | None = None  # for a new experiment; default mlruns/artifacts
     log_model: bool = True

@@ -23,9 +23,7 @@ def build_model(technique: TechniqueConfig) -> keras.Sequential:
     dropout = technique.dropout
     before_dense = [layers.Dropout(dropout.rate)] if dropout.rate > 0 else []
     after_dense = (
-        [layers.Dropout(dropout.second_rate)]
-        if dropout.second and dropout.second_rate > 0
-        else []
+        [layers.Dropout(dropout.second_rate)] if dropout.second and dropout.second_rate > 0 else []
     )
     return keras.Sequential(
         [

@@ -96,7 +96,7 @@ def make_objective(
             tracker.log_test(
                 {"test_loss": test.test_loss, "test_accuracy": test.test_accuracy}, test.confusion
             )
-            tracker.log_keras_model(result.model, splits.x_val[:5])
+            tracker.log_keras_model(result.model, splits.x_test[:5], test.probabilities[:5])
             trial.set_user_attr("test_accuracy", test.test_accuracy)
             trial.set_user_attr("test_loss", test.test_loss)
         return result.best_val_accuracy

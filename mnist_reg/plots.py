@@ -6,15 +6,16 @@ Everything renders with matplotlib's Agg backend, so it works without a display.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import optuna  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import optuna
+from matplotlib.figure import Figure
 
 
 def learning_curves(history: dict[str, list[float]], title: str) -> Figure:
@@ -52,15 +53,16 @@ def confusion_matrix(confusion: np.ndarray, title: str) -> Figure:
     return fig
 
 
-def study_figures(study: optuna.Study) -> dict[str, Figure]:
+def study_figures(study: optuna.Study) -> dict[str, Any]:
     """Optuna's optimization history, and where the space allows, importances and coordinates."""
     from optuna.visualization import matplotlib as optuna_plots
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     params = {name for trial in complete for name in trial.params}
-    figures: dict[str, Figure] = {}
+    figures: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", UserWarning)  # axis limits of a single-valued param
         if complete:
             figures["optimization_history.png"] = optuna_plots.plot_optimization_history(
                 study

@@ -16,8 +16,8 @@ import optuna
 log = logging.getLogger("mnist_reg")
 
 
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+def format_duration(duration: float) -> str:
+    seconds = round(duration)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
@@ -43,7 +43,9 @@ class SweepProgress:
         self.trial_epoch = epoch + 1
         per_epoch = (time.monotonic() - self.started) / self.epochs_done
         trials_after = max(self.total - self.finished - 1, 0)
-        epochs_left = self.epochs_per_trial - self.trial_epoch + trials_after * self.epochs_per_trial
+        epochs_left = (
+            self.epochs_per_trial - self.trial_epoch + trials_after * self.epochs_per_trial
+        )
         best_text = f"{best:.4f}" if best is not None else "none yet"
         log.info(
             "trial %d (%d/%d) epoch %d/%d: val_accuracy=%.4f val_loss=%.4f | best so far %s"

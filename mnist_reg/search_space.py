@@ -19,7 +19,7 @@ def ordered_specs(space: DictConfig) -> list[Any]:
     return [s for s in specs if s.when is None] + [s for s in specs if s.when is not None]
 
 
-def suggest(trial: optuna.Trial, cfg: DictConfig) -> dict[str, Any]:
+def suggest(trial: optuna.Trial | optuna.trial.FixedTrial, cfg: DictConfig) -> dict[str, Any]:
     """The trial's values for the technique's search space, keyed by config path."""
     values: dict[str, Any] = {}
     for spec in ordered_specs(cfg.technique.search_space):
@@ -57,7 +57,9 @@ def with_values(cfg: DictConfig, values: dict[str, Any]) -> DictConfig:
     return trial_cfg
 
 
-def flat_params(cfg: DictConfig) -> dict[str, Any]:
+def flat_params(
+    cfg: DictConfig, sections: tuple[str, ...] = ("data", "train", "technique")
+) -> dict[str, Any]:
     """Every hyperparameter of a trial, suggested and fixed, as flat dotted names."""
     container = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(container, dict)
@@ -70,7 +72,7 @@ def flat_params(cfg: DictConfig) -> dict[str, Any]:
         else:
             flat[prefix] = node
 
-    for section in ("data", "train", "technique"):
+    for section in sections:
         node = dict(container[section])
         node.pop("search_space", None)
         node.pop("cache_dir", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -35,7 +36,8 @@ class SweepOutcome:
 
 def run_sweep(cfg: DictConfig) -> SweepOutcome:
     """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials."""
-    cfg = OmegaConf.merge(cfg, {"sweep": {"study_name": study_name(cfg)}})
+    cfg = copy.deepcopy(cfg)
+    cfg.sweep.study_name = study_name(cfg)
     name = cfg.sweep.study_name
     study = open_study(cfg)
     already = finished_count(study)
@@ -70,10 +72,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
         log.info("no search space: trials are seed repeats and are never pruned")
     tracker = Tracker(cfg.mlflow)
     progress = SweepProgress(cfg.sweep.n_trials, already, cfg.train.epochs)
-    sweep_params = {
-        **flat_params(cfg),
-        **{f"sweep.{k}": v for k, v in OmegaConf.to_container(cfg.sweep).items()},
-    }
+    sweep_params = {**flat_params(cfg), **flat_params(cfg, sections=("sweep",))}
     before = len(study.trials)
     with tracker.sweep_run(
         name, cfg.technique.name, sweep_params, OmegaConf.to_yaml(cfg)

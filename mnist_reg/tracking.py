@@ -131,10 +131,11 @@ class Tracker:
         run_name = mlflow.active_run().info.run_name  # type: ignore[union-attr]
         self._log_figure(plots.confusion_matrix(confusion, str(run_name)), "confusion_matrix.png")
 
-    def log_keras_model(self, model: keras.Model, example: np.ndarray) -> None:
+    def log_keras_model(self, model: keras.Model, inputs: np.ndarray, outputs: np.ndarray) -> None:
+        """The trained model as an MLflow LoggedModel of this run, with its signature."""
         if not self.log_model:
             return
-        signature = infer_signature(example, model.predict(example, verbose=0))
+        signature = infer_signature(inputs, outputs)
         requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
         mlflow.keras.log_model(
             model, name="model", signature=signature, pip_requirements=requirements

@@ -39,8 +39,14 @@ class Rule:
         elif self.kind == "bool":
             text = "true or false"
         else:
-            lower = f"{self.low:g} {'<' if self.low_open else '<='} " if self.low is not None else ""
-            upper = f" {'<' if self.high_open else '<='} {self.high:g}" if self.high is not None else ""
+            lower = (
+                f"{self.low:g} {'<' if self.low_open else '<='} " if self.low is not None else ""
+            )
+            upper = (
+                f" {'<' if self.high_open else '<='} {self.high:g}"
+                if self.high is not None
+                else ""
+            )
             text = f"{self.kind} with {lower}value{upper}"
         return text + (" (or null)" if self.optional else "")
 
@@ -59,7 +65,9 @@ class Rule:
             return False
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             return False
-        return self.high is None or not (value > self.high or (self.high_open and value == self.high))
+        return self.high is None or not (
+            value > self.high or (self.high_open and value == self.high)
+        )
 
 
 RULES: dict[str, Rule] = {

@@ -1,0 +1,149 @@
+"""One tracked baseline trial against the article's plain ``model.fit``, side by side.
+
+    python benchmarks/trial_overhead.py --repeats 3
+
+Both train the article's CNN on the same 55,000 training images for the same epochs with
+batch 32. The reference is the tutorial's code (fit, then evaluate on the test set); ours is
+``run_sweep`` for ``+technique=baseline sweep.n_trials=1`` into a temporary ``mlruns/``,
+timed as the Optuna trial's duration (the trial trains, validates each epoch, evaluates on
+the test set and logs curves, plots and the model) and as the whole sweep call. Runs
+alternate so that machine noise hits both; medians and the ratio are written to
+``benchmarks/results/trial_overhead.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import tensorflow as tf
+from hydra import compose, initialize_config_dir
+
+from mnist_reg.config import config_dir
+from mnist_reg.splits import Splits, load_splits
+from mnist_reg.sweep_runner import run_sweep
+from mnist_reg.validation import validate
+
+RESULTS = Path(__file__).parent / "results" / "trial_overhead.md"
+
+
+def article_fit(splits: Splits, epochs: int) -> tuple[float, float]:
+    """The tutorial's code, verbatim but for the data: seconds and test accuracy."""
+    from keras import layers
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    start = time.perf_counter()
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(splits.x_train, splits.y_train, epochs=epochs, batch_size=32, verbose=0)
+    _, accuracy = model.evaluate(splits.x_test, splits.y_test, verbose=0)
+    return time.perf_counter() - start, float(accuracy)
+
+
+def tracked_trial(overrides: list[str], workdir: Path, index: int) -> tuple[float, float, float]:
+    """Seconds of the Optuna trial, of the whole sweep call, and the test accuracy."""
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[
+                "+technique=baseline",
+                "sweep.n_trials=1",
+                f"sweep.study_name=bench-{index}",
+                f"sweep.storage=sqlite:///{workdir}/optuna.db",
+                f"mlflow.tracking_uri=sqlite:///{workdir}/mlflow.db",
+                f"mlflow.artifact_location={workdir.as_uri()}/artifacts",
+                "train.progress_bar=off",
+                *overrides,
+            ],
+        )
+    validate(cfg)
+    start = time.perf_counter()
+    outcome = run_sweep(cfg)
+    total = time.perf_counter() - start
+    import optuna
+
+    trial = optuna.load_study(
+        study_name=f"bench-{index}", storage=f"sqlite:///{workdir}/optuna.db"
+    ).trials[0]
+    assert trial.datetime_complete is not None and trial.datetime_start is not None
+    trial_seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    assert outcome.best is not None
+    return trial_seconds, total, outcome.best.test_accuracy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
+    args = parser.parse_args()
+    overrides = [f"train.epochs={args.epochs}"]
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        data_cfg = compose("config", overrides=["+technique=baseline"]).data
+    splits = load_splits(data_cfg)
+    reference, trial, whole, ref_acc, our_acc = [], [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for index in range(args.repeats):
+            seconds, accuracy = article_fit(splits, args.epochs)
+            reference.append(seconds)
+            ref_acc.append(accuracy)
+            trial_s, whole_s, accuracy = tracked_trial(overrides, Path(tmp), index)
+            trial.append(trial_s)
+            whole.append(whole_s)
+            our_acc.append(accuracy)
+            print(
+                f"run {index}: plain fit {seconds:.1f}s, tracked trial {trial_s:.1f}s "
+                f"(sweep call {whole_s:.1f}s)",
+                flush=True,
+            )
+    ref_median = statistics.median(reference)
+    lines = [
+        "# Tracked trial against the article's plain model.fit",
+        "",
+        f"Command: `python benchmarks/trial_overhead.py --repeats {args.repeats} "
+        f"--epochs {args.epochs}`",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
+        f"{platform.python_version()}. {len(splits.y_train)} training images, "
+        f"{args.epochs} epochs, batch 32, runs alternating.",
+        "",
+        "| what | median s | runs (s) | ratio to plain fit | test accuracy (median) |",
+        "|---|---|---|---|---|",
+        f"| article's plain fit + evaluate | {ref_median:.1f} | "
+        f"{', '.join(f'{s:.1f}' for s in reference)} | 1.00 | {statistics.median(ref_acc):.4f} |",
+        f"| tracked trial (Optuna trial duration) | {statistics.median(trial):.1f} | "
+        f"{', '.join(f'{s:.1f}' for s in trial)} | {statistics.median(trial) / ref_median:.3f} | "
+        f"{statistics.median(our_acc):.4f} |",
+        f"| whole sweep call (study, data split, MLflow setup, summary) | "
+        f"{statistics.median(whole):.1f} | {', '.join(f'{s:.1f}' for s in whole)} | "
+        f"{statistics.median(whole) / ref_median:.3f} | |",
+        "",
+    ]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Sessions: tests, lint, typecheck, smoke (a real sweep) and bench (not run by default).
+
+    python -m pip install nox uv && nox -s tests
+
+uv builds the session environments when it is installed (much faster), else virtualenv.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite, slow real-data tests included; extra arguments go to pytest."""
+    session.install("-e", ".[test]")
+    # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure.
+    session.run("pytest", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package and the tests."""
+    session.install("-e", ".[typecheck]")
+    session.run("mypy", "mnist_reg", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def smoke(session: nox.Session) -> None:
+    """A real two-trial sweep on a real MNIST subset from an empty directory, run twice."""
+    session.install(".")  # non-editable: the packaged configs must be found
+    command = [
+        "python",
+        "-m",
+        "mnist_reg.sweep",
+        "+technique=dropout",
+        "sweep.n_trials=2",
+        "train.epochs=1",
+        "data.train_size=1000",
+    ]
+    with tempfile.TemporaryDirectory(prefix="mnist-reg-smoke-") as workdir:
+        session.chdir(workdir)
+        session.run(*command)
+        output = session.run(*command, silent=True)
+        if "nothing to train" not in str(output):
+            session.error("re-running a finished study trained again")
+        if not os.path.exists(os.path.join(workdir, "mlruns", "mlflow.db")):
+            session.error("no mlruns/mlflow.db in the working directory")
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (minutes): a tracked trial against the article's plain model.fit."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/trial_overhead.py", *session.posargs)

@@ -1,0 +1,135 @@
+"""Composition and validation: bad values are refused with the key and the allowed range."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mnist_reg.config import available_techniques
+from mnist_reg.validation import config_errors
+from tests.conftest import Compose
+
+TECHNIQUES = ["augmentation", "baseline", "combined", "dropout", "early_stopping", "l2"]
+
+
+def test_every_technique_is_listed() -> None:
+    assert available_techniques() == TECHNIQUES
+
+
+@pytest.mark.parametrize("technique", TECHNIQUES)
+def test_each_technique_composes_and_validates(compose_cfg: Compose, technique: str) -> None:
+    cfg = compose_cfg(f"+technique={technique}")
+    assert cfg.technique.name == technique
+    assert config_errors(cfg) == []
+
+
+def test_search_spaces_match_the_issue(compose_cfg: Compose) -> None:
+    assert not compose_cfg("+technique=baseline").technique.search_space
+    l2 = compose_cfg("+technique=l2").technique.search_space.l2_weight
+    assert (l2.low, l2.high, l2.log) == (1e-6, 1e-2, True)
+    dropout = compose_cfg("+technique=dropout").technique.search_space
+    assert (dropout.dropout_rate.low, dropout.dropout_rate.high) == (0.0, 0.6)
+    assert dropout.dropout_second_rate.when == "technique.dropout.second"
+    stopping = compose_cfg("+technique=early_stopping")
+    assert stopping.train.epochs == 20
+    assert stopping.technique.early_stopping.enabled
+    combined = compose_cfg("+technique=combined")
+    paths = {spec.path for spec in combined.technique.search_space.values()}
+    for other in ("l2", "dropout", "augmentation", "early_stopping"):
+        space = compose_cfg(f"+technique={other}").technique.search_space
+        assert {spec.path for spec in space.values()} <= paths
+    assert combined.technique.name == "combined"
+    assert combined.train.epochs == 20
+
+
+def test_command_line_override_beats_technique_default(compose_cfg: Compose) -> None:
+    assert compose_cfg("+technique=early_stopping", "train.epochs=3").train.epochs == 3
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "allowed"),
+    [
+        ("technique.dropout.rate=1.5", "technique.dropout.rate=1.5", "0 <= value < 1"),
+        ("technique.l2.weight=-0.1", "technique.l2.weight=-0.1", "0 <= value <= 1"),
+        ("train.epochs=0", "train.epochs=0", "1 <= value <= 1000"),
+        ("train.learning_rate=0", "train.learning_rate=0.0", "0 < value"),
+        ("data.train_size=60000", "data.train_size=60000", "10 to 55000"),
+        ("data.val_size=5", "data.val_size=5", "10 <= value"),
+        ("data.name=cifar", "data.name=cifar", "mnist, fashion_mnist"),
+        ("sweep.sampler=cmaes", "sweep.sampler=cmaes", "tpe, random, grid"),
+        ("sweep.pruner=asha", "sweep.pruner=asha", "median, hyperband, none"),
+        (
+            "technique.search_space.dropout_rate.high=1.5",
+            "technique.search_space.dropout_rate.high=1.5",
+            "0 <= value < 1",
+        ),
+        (
+            "technique.search_space.dropout_rate.path=data.val_size",
+            "technique.search_space.dropout_rate.path=data.val_size",
+            "cannot be searched",
+        ),
+    ],
+)
+def test_out_of_range_values_are_refused(
+    compose_cfg: Compose, override: str, key: str, allowed: str
+) -> None:
+    errors = config_errors(compose_cfg("+technique=dropout", override))
+    assert len(errors) == 1, errors
+    assert key in errors[0]
+    assert allowed in errors[0]
+
+
+def test_grid_sampler_needs_grid_values(compose_cfg: Compose) -> None:
+    cfg = compose_cfg(
+        "+technique=dropout", "sweep.sampler=grid", "technique.search_space.dropout_rate.grid=null"
+    )
+    assert any("dropout_rate.grid" in e for e in config_errors(cfg))
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mnist_reg.sweep", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), "add +technique=NAME, NAME one of: augmentation, baseline, combined"),
+        (("+technique=nope",), "Could not find 'technique/nope'"),
+        (("+technique=dropout", "technique.dropout.rate=1.5"), "technique.dropout.rate=1.5"),
+        (("+technique=dropout", "train.epochs=abc"), "train.epochs"),
+        (("+technique=dropout", "train.epochz=3"), "Key 'epochz' not in 'TrainConfig'"),
+    ],
+)
+def test_cli_refuses_bad_input_quickly_and_leaves_no_run(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    start = time.monotonic()
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert expected in result.stderr + result.stdout
+    assert time.monotonic() - start < 60  # generous: no TensorFlow import, no training
+    assert not (tmp_path / "mlruns" / "mlflow.db").exists()
+    assert not (tmp_path / "mlruns" / "optuna.db").exists()
+
+
+def test_validation_imports_no_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from hydra import compose, initialize_config_dir\n"
+        "from mnist_reg.config import config_dir\n"
+        "from mnist_reg.sweep import check\n"
+        "with initialize_config_dir(config_dir=str(config_dir()), version_base='1.3'):\n"
+        "    check(compose('config', overrides=['+technique=combined']))\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -1,0 +1,175 @@
+"""Two-trial sweeps on tiny real-MNIST slices: what lands in MLflow and in Optuna storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig
+
+from mnist_reg.sweep_runner import SweepOutcome, run_sweep
+from mnist_reg.validation import validate
+from tests.conftest import Compose, tiny_overrides
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+
+TECHNIQUES = ["baseline", "l2", "dropout", "augmentation", "early_stopping", "combined"]
+EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy"}
+FINAL_METRICS = {
+    "test_loss",
+    "test_accuracy",
+    "best_val_accuracy",
+    "generalization_gap",
+    "epochs_trained",
+    "train_seconds",
+}
+ARTIFACTS = {
+    "config.yaml",
+    "model_summary.txt",
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "confusion_matrix.csv",
+}
+
+
+def sweep(cfg: DictConfig) -> SweepOutcome:
+    validate(cfg)
+    return run_sweep(cfg)
+
+
+def tracked_runs(root: Path) -> tuple[MlflowClient, list[Any], list[Any]]:
+    client = MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("run_type") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("run_type") == "trial"]
+    assert len(parents) + len(children) == len(runs)
+    return client, parents, children
+
+
+def load_study(root: Path, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{root}/mlruns/optuna.db")
+
+
+@pytest.mark.parametrize("technique", TECHNIQUES)
+def test_two_trial_sweep_lands_in_mlflow_and_optuna(
+    compose_cfg: Compose, tmp_path: Path, technique: str
+) -> None:
+    overrides = [f"+technique={technique}", *tiny_overrides(tmp_path), "sweep.pruner=none"]
+    if technique in ("early_stopping", "combined"):
+        overrides.append("train.epochs=2")
+    outcome = sweep(compose_cfg(*overrides))
+    assert outcome.study_name == f"mnist-{technique}"
+    assert outcome.trials_run == 2
+
+    study = load_study(tmp_path, f"mnist-{technique}")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert study.user_attrs["technique"] == technique
+
+    client, parents, children = tracked_runs(tmp_path)
+    assert len(parents) == 1 and len(children) == 2
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["study_name"] == f"mnist-{technique}"
+    assert study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+    parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"trials.csv", "sweep_config.yaml", "optuna"} <= parent_artifacts
+    optuna_plots = {a.path for a in client.list_artifacts(parent.info.run_id, "optuna")}
+    assert "optuna/optimization_history.png" in optuna_plots
+    assert parent.data.metrics["trials_complete"] == 2
+
+    by_trial = {int(r.data.tags["trial_number"]): r for r in children}
+    assert sorted(by_trial) == [0, 1]
+    for number, run in by_trial.items():
+        trial = study.trials[number]
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.data.tags["technique"] == technique
+        assert run.data.tags["trial_state"] == "COMPLETE"
+        assert trial.user_attrs["mlflow_run_id"] == run.info.run_id
+        assert set(run.data.metrics) >= EPOCH_METRICS | FINAL_METRICS
+        history = client.get_metric_history(run.info.run_id, "val_accuracy")
+        epochs = int(run.data.metrics["epochs_trained"])
+        assert [m.step for m in history] == list(range(epochs))
+        assert run.data.metrics["best_val_accuracy"] == pytest.approx(trial.value)
+        assert run.data.metrics["test_accuracy"] == pytest.approx(
+            trial.user_attrs["test_accuracy"]
+        )
+        assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
+        assert {a.path for a in client.list_artifacts(run.info.run_id)} >= ARTIFACTS
+        # Every searched value, and the fixed ones, as flat dotted params.
+        for name, value in trial.params.items():
+            assert run.data.params[name] == str(value)
+        assert run.data.params["train.seed"] == str(number)  # seed = train.seed + trial number
+        assert run.data.params["data.train_size"] == "300"
+        assert "technique.l2.weight" in run.data.params
+    best_flags = sorted(r.data.tags["best_trial"] for r in children)
+    assert best_flags == ["false", "true"]
+    models = client.search_logged_models(experiment_ids=[parent.info.experiment_id])
+    assert {m.source_run_id for m in models} == {r.info.run_id for r in children}
+
+
+def test_resume_runs_only_missing_trials_under_the_same_parent(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    overrides = ["+technique=dropout", *tiny_overrides(tmp_path)]
+    first = sweep(compose_cfg(*overrides))
+    assert first.trials_run == 2
+    again = sweep(compose_cfg(*overrides))  # finished study: trains nothing
+    assert again.trials_run == 0
+    assert again.best is not None and again.best.number == first.best.number  # type: ignore[union-attr]
+    _, parents, children = tracked_runs(tmp_path)
+    assert (len(parents), len(children)) == (1, 2)
+
+    more = sweep(compose_cfg(*overrides, "sweep.n_trials=3"))
+    assert more.trials_run == 1
+    _, parents, children = tracked_runs(tmp_path)
+    assert (len(parents), len(children)) == (1, 3)
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    assert len(load_study(tmp_path, "mnist-dropout").trials) == 3
+
+
+def test_pruned_trial_is_a_finished_run_tagged_pruned(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: self.number == 1)
+    overrides = ["+technique=l2", *tiny_overrides(tmp_path), "train.epochs=2"]
+    outcome = sweep(compose_cfg(*overrides))
+    states = [t.state for t in load_study(tmp_path, "mnist-l2").trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
+    _, _, children = tracked_runs(tmp_path)
+    pruned = next(r for r in children if r.data.tags["trial_number"] == "1")
+    assert pruned.info.status == "FINISHED"
+    assert pruned.data.tags["trial_state"] == "PRUNED"
+    assert pruned.data.metrics["epochs_trained"] == 1  # stopped after its first epoch
+    assert "test_accuracy" not in pruned.data.metrics  # the test set is for finished trials
+    assert outcome.best is not None and outcome.best.number == 0
+
+
+def test_failing_trial_is_recorded_and_the_sweep_goes_on(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_reg import objective
+
+    real_train = objective.train
+
+    def train_failing_once(cfg: DictConfig, *args: Any, **kwargs: Any) -> Any:
+        if cfg.train.seed == 0:
+            raise RuntimeError("simulated out of memory")
+        return real_train(cfg, *args, **kwargs)
+
+    monkeypatch.setattr(objective, "train", train_failing_once)
+    outcome = sweep(compose_cfg("+technique=baseline", *tiny_overrides(tmp_path)))
+    states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+    client, parents, children = tracked_runs(tmp_path)
+    failed = next(r for r in children if r.data.tags["trial_number"] == "0")
+    assert failed.info.status == "FAILED"
+    assert "simulated out of memory" in failed.data.tags["error"]
+    assert "error.txt" in {a.path for a in client.list_artifacts(failed.info.run_id)}
+    assert parents[0].info.status == "FINISHED"
+    assert outcome.best is not None and outcome.best.number == 1
