@@ -36,6 +36,10 @@ class SweepOutcome:
 
 def run_sweep(cfg: DictConfig) -> SweepOutcome:
     """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials."""
+    # Optuna's own lines ("Trial 3 finished ...") go through the handlers Hydra configured,
+    # so they land in the sweep's log file too.
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
     cfg = copy.deepcopy(cfg)
     cfg.sweep.study_name = study_name(cfg)
     name = cfg.sweep.study_name
