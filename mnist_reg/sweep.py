@@ -7,7 +7,9 @@ its ranges, and only then is TensorFlow imported and the sweep run by plain func
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -29,13 +31,25 @@ def check(cfg: DictConfig) -> None:
         sys.exit(f"error: invalid configuration:\n{error}")
 
 
+def interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """``kill`` cleans up like Ctrl-C: the trial ends FAIL, its MLflow runs KILLED."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def main(cfg: DictConfig) -> None:
     check(cfg)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from mnist_reg.sweep_runner import print_outcome, run_sweep
 
-    outcome = run_sweep(cfg)
+    signal.signal(signal.SIGTERM, interrupt_on_sigterm)
+    try:
+        outcome = run_sweep(cfg)
+    except KeyboardInterrupt:
+        sys.exit(
+            "interrupted: the trial in progress is marked FAIL and its MLflow runs KILLED; "
+            "run the same command again to resume"
+        )
     print_outcome(outcome)
     if outcome.trials_run and outcome.best is None:
         sys.exit("error: no trial completed; see the FAIL reasons above")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +176,48 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert "error.txt" in {a.path for a in client.list_artifacts(failed.info.run_id)}
     assert parents[0].info.status == "FINISHED"
     assert outcome.best is not None and outcome.best.number == 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
+    tmp_path: Path, signum: int
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "mnist_reg.sweep",
+        "+technique=baseline",
+        *tiny_overrides(tmp_path),
+        "train.epochs=30",  # long enough to be interrupted in the middle of the first trial
+    ]
+    worker = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "epoch 2/30" in line:
+            break
+    worker.send_signal(signum)
+    output, _ = worker.communicate(timeout=60)
+    assert worker.returncode != 0
+    assert "run the same command again to resume" in output
+
+    study = load_study(tmp_path, "mnist-baseline")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]
+    _, parents, children = tracked_runs(tmp_path)
+    assert [r.info.status for r in parents + children] == ["KILLED", "KILLED"]
+
+    resumed = subprocess.run(
+        [*command, "train.epochs=1"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    _, parents, children = tracked_runs(tmp_path)
+    assert len(parents) == 1  # the same parent run, resumed
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
