@@ -22,6 +22,10 @@ from mnist_reg.tracking import EpochMetricsLogger, Tracker
 from mnist_reg.training import evaluate_on_test, train
 
 
+class DivergedError(RuntimeError):
+    """Training produced a non-finite loss."""
+
+
 class PruningCallback(keras.callbacks.Callback):
     """Reports val_accuracy to Optuna each epoch; stops training when the pruner says so.
 
@@ -90,6 +94,11 @@ def make_objective(
             )
             trial.set_user_attr("epochs_trained", result.epochs_trained)
             trial.set_user_attr("train_seconds", round(result.train_seconds, 2))
+            if result.diverged:  # recorded as FAIL with this reason; no NaN model is logged
+                raise DivergedError(
+                    f"loss became NaN in epoch {result.epochs_trained}: learning rate or "
+                    "regularization too large"
+                )
             if pruning is not None and pruning.pruned_at is not None:
                 raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
             test = evaluate_on_test(result.model, splits.x_test, splits.y_test)

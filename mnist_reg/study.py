@@ -33,11 +33,23 @@ def storage(cfg: DictConfig) -> str | optuna.storages.BaseStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith(("sqlite:", "postgresql", "mysql")):
-        # A heartbeat lets a later worker mark a killed worker's trial FAIL.
+        # A heartbeat lets the next run mark a killed worker's trial FAIL (and its MLflow
+        # run KILLED), instead of leaving it RUNNING forever.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=cfg.sweep.heartbeat_interval,
+                grace_period=cfg.sweep.grace_period,
+                heartbeat_stale_trial_callback=_end_stale_trial_run,
+            )
     return url
+
+
+def _end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    from mnist_reg.tracking import end_stale_trial_run  # heavy: only once a trial went stale
+
+    end_stale_trial_run(study, trial)
 
 
 def make_sampler(cfg: DictConfig, trials_so_far: int) -> optuna.samplers.BaseSampler:

@@ -186,6 +186,17 @@ class Tracker:
             plots.close(figure)
 
 
+def end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Optuna callback for a trial whose worker died (kill -9, power loss): end its run KILLED."""
+    run_id = trial.user_attrs.get("mlflow_run_id")
+    if run_id is None:
+        return
+    client = MlflowClient()  # the tracking URI the current sweep set
+    client.set_tag(run_id, "trial_state", "FAIL")
+    client.set_tag(run_id, "error", "the worker stopped sending heartbeats (killed?)")
+    client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+
+
 @contextmanager
 def _ended_on_error(run: mlflow.ActiveRun) -> Iterator[mlflow.ActiveRun]:
     """End ``run`` FINISHED, or FAILED with the error recorded, or KILLED when interrupted."""

@@ -6,6 +6,7 @@ the test set is touched once, after training, by :func:`evaluate_on_test`.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ class TrainResult:
     epochs_trained: int
     train_seconds: float
     kept_epoch: int  # 0-based epoch whose weights the model holds
+
+    @property
+    def diverged(self) -> bool:
+        return any(not math.isfinite(v) for v in self.history["loss"])
 
     @property
     def best_val_accuracy(self) -> float:
@@ -59,7 +64,8 @@ def train(
     keras.utils.set_random_seed(cfg.train.seed)
     model = build_model(cfg.technique)
     compile_model(model, cfg.train)
-    all_callbacks = list(callbacks or [])
+    # A diverged run (NaN loss) stops at once instead of training on garbage.
+    all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
     stopping = cfg.technique.early_stopping
     early_stop = None
     if stopping.enabled:

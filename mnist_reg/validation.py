@@ -105,6 +105,8 @@ RULES: dict[str, Rule] = {
     "sweep.seed": Rule("int", 0, 2**32 - 1),
     "sweep.n_startup_trials": Rule("int", 0, 100_000),
     "sweep.n_warmup_epochs": Rule("int", 0, 1000),
+    "sweep.heartbeat_interval": Rule("int", 1, 3600),
+    "sweep.grace_period": Rule("int", 2, 86_400),
 }
 
 SPEC_TYPES = ("float", "int", "categorical")

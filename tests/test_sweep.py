@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,68 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     _, parents, children = tracked_runs(tmp_path)
     assert len(parents) == 1  # the same parent run, resumed
     assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+
+
+def test_diverged_trial_fails_with_its_reason_and_logs_no_model(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keras
+
+    from mnist_reg import training
+
+    def compile_to_nan(model: keras.Model, train_cfg: Any) -> None:
+        model.compile(
+            optimizer="adam",
+            loss=lambda y, p: keras.ops.mean(p) * float("nan"),
+            metrics=["accuracy"],
+        )
+
+    monkeypatch.setattr(training, "compile_model", compile_to_nan)
+    overrides = ["+technique=baseline", *tiny_overrides(tmp_path), "train.epochs=3"]
+    outcome = sweep(compose_cfg(*overrides, "sweep.n_trials=1"))
+    assert outcome.best is None
+    trial = load_study(tmp_path, "mnist-baseline").trials[0]
+    assert trial.state == optuna.trial.TrialState.FAIL
+    client, parents, children = tracked_runs(tmp_path)
+    run = children[0]
+    assert run.info.status == "FAILED"
+    assert "loss became NaN in epoch 1" in run.data.tags["error"]
+    assert run.data.metrics["epochs_trained"] == 1  # stopped at once, not after 3 epochs
+    assert not client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert parents[0].data.metrics["trials_fail"] == 1
+
+
+def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "mnist_reg.sweep",
+        "+technique=baseline",
+        *tiny_overrides(tmp_path),
+        "sweep.heartbeat_interval=1",
+        "sweep.grace_period=2",
+    ]
+    worker = subprocess.Popen(
+        [*command, "train.epochs=30"], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "epoch 2/30" in line:
+            break
+    worker.kill()  # SIGKILL: no cleanup at all
+    worker.wait(timeout=30)
+    _, _, children = tracked_runs(tmp_path)
+    assert [r.info.status for r in children] == ["RUNNING"]  # what kill -9 leaves behind
+    time.sleep(3)  # past the grace period
+
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
+    assert states[0] == optuna.trial.TrialState.FAIL
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    _, parents, children = tracked_runs(tmp_path)
+    killed = next(r for r in children if r.data.tags["trial_number"] == "0")
+    assert killed.info.status == "KILLED"
+    assert killed.data.tags["trial_state"] == "FAIL"
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+    assert [r.info.status for r in parents] == ["FINISHED"]
