@@ -81,6 +81,7 @@ def make_objective(
             if pruning is not None:
                 callbacks.append(pruning)
             tracker.log_trial_start(flat_params(trial_cfg), OmegaConf.to_yaml(trial_cfg))
+            tracker.log_datasets(splits, cfg.data.name)
             result = train(trial_cfg, splits, callbacks)
             tracker.log_training(
                 result.history,

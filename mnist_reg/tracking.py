@@ -7,6 +7,7 @@ interrupted; no exception leaves a run RUNNING.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import traceback
@@ -17,6 +18,7 @@ from typing import Any
 
 import keras
 import mlflow
+import mlflow.data
 import numpy as np
 import optuna
 import pandas as pd
@@ -27,6 +29,7 @@ from mlflow.tracking import MlflowClient
 
 from mnist_reg import plots
 from mnist_reg.config import MlflowConfig
+from mnist_reg.splits import Splits
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
@@ -114,6 +117,17 @@ class Tracker:
     def log_trial_start(self, params: dict[str, Any], config_yaml: str) -> None:
         mlflow.log_params(params)
         mlflow.log_text(config_yaml, "config.yaml")
+
+    def log_datasets(self, splits: Splits, dataset: str) -> None:
+        """The three splits as MLflow dataset inputs (the UI's Dataset column)."""
+        for context, x, y, ids in (
+            ("training", splits.x_train, splits.y_train, splits.train_indices),
+            ("validation", splits.x_val, splits.y_val, splits.val_indices),
+            ("test", splits.x_test, splits.y_test, splits.y_test),
+        ):
+            digest = hashlib.sha256(np.ascontiguousarray(ids).tobytes()).hexdigest()[:12]
+            data = mlflow.data.from_numpy(x, targets=y, name=f"{dataset}-{context}", digest=digest)
+            mlflow.log_input(data, context=context)
 
     def log_training(
         self, history: dict[str, list[float]], metrics: dict[str, float], summary: str

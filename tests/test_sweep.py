@@ -111,6 +111,12 @@ def test_two_trial_sweep_lands_in_mlflow_and_optuna(
         assert run.data.params["train.seed"] == str(number)  # seed = train.seed + trial number
         assert run.data.params["data.train_size"] == "300"
         assert "technique.l2.weight" in run.data.params
+        inputs = {d.dataset.name: d.tags[0].value for d in run.inputs.dataset_inputs}
+        assert inputs == {
+            "mnist-training": "training",
+            "mnist-validation": "validation",
+            "mnist-test": "test",
+        }
     best_flags = sorted(r.data.tags["best_trial"] for r in children)
     assert best_flags == ["false", "true"]
     models = client.search_logged_models(experiment_ids=[parent.info.experiment_id])
