@@ -49,8 +49,8 @@ def training_dataset(
     dataset = dataset.batch(batch_size)
     if is_active(aug):
         augmenter = build_augmenter(aug, seed)
-        dataset = dataset.map(
-            lambda images, labels: (augmenter(images, training=True), labels),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        # Sequential on purpose: parallel calls would draw from the layers' random state in
+        # no fixed order, and a trial could not be re-run from its seed. prefetch still
+        # overlaps augmenting the next batch with training on this one.
+        dataset = dataset.map(lambda images, labels: (augmenter(images, training=True), labels))
     return dataset.prefetch(tf.data.AUTOTUNE)

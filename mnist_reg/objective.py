@@ -33,9 +33,10 @@ class PruningCallback(keras.callbacks.Callback):
     the objective raises ``TrialPruned``.
     """
 
-    def __init__(self, trial: optuna.Trial, monitor: str = "val_accuracy") -> None:
+    def __init__(self, trial: optuna.Trial, epochs: int, monitor: str = "val_accuracy") -> None:
         super().__init__()
         self.trial = trial
+        self.epochs = epochs
         self.monitor = monitor
         self.pruned_at: int | None = None
 
@@ -43,8 +44,9 @@ class PruningCallback(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is None:
             return
-        self.trial.report(float(value), step=epoch)
-        if self.trial.should_prune():
+        # Steps count epochs from 1, the unit of Hyperband's resource and of n_warmup_steps.
+        self.trial.report(float(value), step=epoch + 1)
+        if epoch + 1 < self.epochs and self.trial.should_prune():  # a full run is never pruned
             self.pruned_at = epoch
             self.model.stop_training = True
 
@@ -66,14 +68,14 @@ def make_objective(
     def objective(trial: optuna.Trial) -> float:
         keras.backend.clear_session()  # the previous trial's graph and layers go
         gc.collect()
-        trial_cfg = with_values(cfg, suggest(trial, cfg))
-        trial_cfg.train.seed = cfg.train.seed + trial.number
-        trial.set_user_attr("seed", trial_cfg.train.seed)
         progress.trial_started(trial.number)
         tags = {"technique": cfg.technique.name, "study_name": study_name}
-        with tracker.trial_run(trial.number, tags) as run_id:
+        with tracker.trial_run(trial.number, tags) as run_id:  # records any failure below
             trial.set_user_attr("mlflow_run_id", run_id)
-            pruning = PruningCallback(trial) if prune else None
+            trial_cfg = with_values(cfg, suggest(trial, cfg))
+            trial_cfg.train.seed = cfg.train.seed + trial.number
+            trial.set_user_attr("seed", trial_cfg.train.seed)
+            pruning = PruningCallback(trial, trial_cfg.train.epochs) if prune else None
             callbacks: list[keras.callbacks.Callback] = [
                 EpochMetricsLogger(),
                 EpochProgress(progress, best_value(trial.study)),
@@ -86,7 +88,10 @@ def make_objective(
             tracker.log_training(
                 result.history,
                 {
+                    "kept_val_accuracy": result.kept_val_accuracy,
                     "best_val_accuracy": result.best_val_accuracy,
+                    "kept_epoch": result.kept_epoch + 1,
+                    "train_accuracy_clean": result.clean_train_accuracy,
                     "generalization_gap": result.generalization_gap,
                     "epochs_trained": result.epochs_trained,
                     "train_seconds": result.train_seconds,
@@ -109,6 +114,7 @@ def make_objective(
             tracker.log_keras_model(result.model, splits.x_test[:5], test.probabilities[:5])
             trial.set_user_attr("test_accuracy", test.test_accuracy)
             trial.set_user_attr("test_loss", test.test_loss)
-        return result.best_val_accuracy
+        # Selection and test accuracy describe the same weights: the kept model's.
+        return result.kept_val_accuracy
 
     return objective

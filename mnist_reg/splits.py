@@ -48,14 +48,15 @@ def normalize(images: np.ndarray) -> np.ndarray:
 
 
 def make_splits(raw: RawDataset, cfg: DataConfig) -> Splits:
-    rng = np.random.default_rng(cfg.split_seed)
-    val_indices = stratified_take(raw.y_train, cfg.val_size, rng)
+    # One generator per draw, so that e.g. the test subset does not change with train_size.
+    val_rng, train_rng, test_rng = (np.random.default_rng([cfg.split_seed, i]) for i in range(3))
+    val_indices = stratified_take(raw.y_train, cfg.val_size, val_rng)
     rest = np.setdiff1d(np.arange(len(raw.y_train)), val_indices)
     if cfg.train_size is not None and cfg.train_size < len(rest):
-        rest = rest[stratified_take(raw.y_train[rest], cfg.train_size, rng)]
+        rest = rest[stratified_take(raw.y_train[rest], cfg.train_size, train_rng)]
     test = np.arange(len(raw.y_test))
     if cfg.test_size is not None and cfg.test_size < len(test):
-        test = stratified_take(raw.y_test, cfg.test_size, rng)
+        test = stratified_take(raw.y_test, cfg.test_size, test_rng)
     return Splits(
         x_train=normalize(raw.x_train[rest]),
         y_train=raw.y_train[rest].astype(np.int32),

@@ -6,7 +6,9 @@ of the same command trains only what is missing, and a finished study trains not
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_reg import search_space
+from mnist_reg.validation import ConfigError
 
 log = logging.getLogger("mnist_reg")
 
@@ -53,13 +56,15 @@ def _end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -
 
 
 def make_sampler(cfg: DictConfig, trials_so_far: int) -> optuna.samplers.BaseSampler:
+    if cfg.sweep.sampler == "grid":
+        # The same seed every time: the grid's order depends on it, and a resumed study
+        # must walk on through the same order.
+        return optuna.samplers.GridSampler(search_space.grid(cfg), seed=cfg.sweep.seed)
     # Offset the seed by the trials already run, so a resumed study does not replay the
     # random start-up suggestions it already tried.
     seed = cfg.sweep.seed + trials_so_far
     if cfg.sweep.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if cfg.sweep.sampler == "grid":
-        return optuna.samplers.GridSampler(search_space.grid(cfg), seed=seed)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.sweep.n_startup_trials)
 
 
@@ -76,6 +81,40 @@ def make_pruner(cfg: DictConfig) -> optuna.pruners.BasePruner:
 def prunes(cfg: DictConfig) -> bool:
     """Baseline trials are seed repeats measuring noise: pruning them would bias it."""
     return cfg.sweep.pruner != "none" and bool(cfg.technique.search_space)
+
+
+def target_trials(cfg: DictConfig) -> int:
+    """``sweep.n_trials``, capped at the grid's size for the grid sampler."""
+    if cfg.sweep.sampler != "grid":
+        return int(cfg.sweep.n_trials)
+    return min(int(cfg.sweep.n_trials), math.prod(len(v) for v in search_space.grid(cfg).values()))
+
+
+# Keys that may change between runs of one study: they do not change what a trial trains.
+VOLATILE_KEYS = ("data.cache_dir", "data.download_timeout", "train.progress_bar")
+
+
+def trial_settings(cfg: DictConfig) -> dict[str, Any]:
+    """What every trial of a study must share: data, training and the technique's space."""
+    settings = search_space.flat_params(cfg, sections=("data", "train", "technique"))
+    container = OmegaConf.to_container(cfg.technique.search_space, resolve=True)
+    settings["technique.search_space"] = json.dumps(container, sort_keys=True)
+    return {k: v for k, v in settings.items() if k not in VOLATILE_KEYS}
+
+
+def check_same_settings(study: optuna.Study, cfg: DictConfig) -> None:
+    """Refuse to add trials to a study under settings its earlier trials did not use."""
+    stored = study.user_attrs.get("trial_settings")
+    if stored is None:
+        return
+    current = trial_settings(cfg)
+    changed = sorted(k for k in stored.keys() | current.keys() if stored.get(k) != current.get(k))
+    if changed:
+        details = ", ".join(f"{k}={current.get(k)} (study: {stored.get(k)})" for k in changed)
+        raise ConfigError(
+            f"study {study.study_name} was run with other settings: {details}; restore them "
+            "or start a new study with sweep.study_name=NAME"
+        )
 
 
 def open_study(cfg: DictConfig) -> optuna.Study:
@@ -97,6 +136,8 @@ def open_study(cfg: DictConfig) -> optuna.Study:
         study.set_user_attr("technique", cfg.technique.name)
         study.set_user_attr("dataset", cfg.data.name)
         study.set_user_attr("config", OmegaConf.to_yaml(cfg))
+        study.set_user_attr("trial_settings", trial_settings(cfg))
+    check_same_settings(study, cfg)
     return study
 
 

@@ -45,6 +45,8 @@ def main(cfg: DictConfig) -> None:
     signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         outcome = run_sweep(cfg)
+    except ConfigError as error:  # e.g. resuming a study under other settings
+        sys.exit(f"error: {error}")
     except KeyboardInterrupt:
         sys.exit(
             "interrupted: the trial in progress is marked FAIL and its MLflow runs KILLED; "

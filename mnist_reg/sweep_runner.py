@@ -19,6 +19,7 @@ from mnist_reg.study import (
     open_study,
     prunes,
     study_name,
+    target_trials,
     trials_table,
 )
 
@@ -45,13 +46,16 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     name = cfg.sweep.study_name
     study = open_study(cfg)
     already = finished_count(study)
-    missing = cfg.sweep.n_trials - already
+    target = target_trials(cfg)
+    if target < cfg.sweep.n_trials:
+        log.info("the grid has %d points: the study stops there", target)
+    missing = target - already
     if missing <= 0:
         log.info(
-            "study %s already has %d finished trials (sweep.n_trials=%d): nothing to train",
+            "study %s already has %d finished trials (of %d): nothing to train",
             name,
             already,
-            cfg.sweep.n_trials,
+            target,
         )
         return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
 
@@ -66,7 +70,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
         "study %s: %d of %d trials finished, running %d; train %d, validation %d, test %d images",
         name,
         already,
-        cfg.sweep.n_trials,
+        target,
         missing,
         len(splits.y_train),
         len(splits.y_val),
@@ -75,11 +79,15 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     if not prunes(cfg) and cfg.sweep.pruner != "none":
         log.info("no search space: trials are seed repeats and are never pruned")
     tracker = Tracker(cfg.mlflow)
-    progress = SweepProgress(cfg.sweep.n_trials, already, cfg.train.epochs)
-    sweep_params = {**flat_params(cfg), **flat_params(cfg, sections=("sweep",))}
+    progress = SweepProgress(target, already, cfg.train.epochs)
     before = len(study.trials)
     with tracker.sweep_run(
-        name, cfg.technique.name, sweep_params, OmegaConf.to_yaml(cfg)
+        name,
+        cfg.technique.name,
+        study.user_attrs.get("mlflow_parent_run_id"),
+        flat_params(cfg),  # the same for every run of a study (open_study checks)
+        flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
+        OmegaConf.to_yaml(cfg),
     ) as parent_run_id:
         study.set_user_attr("mlflow_parent_run_id", parent_run_id)
         study.optimize(
@@ -88,7 +96,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
             callbacks=[
                 progress.trial_ended,
-                optuna.study.MaxTrialsCallback(cfg.sweep.n_trials, states=FINISHED),
+                optuna.study.MaxTrialsCallback(target, states=FINISHED),
             ],
         )
         table = trials_table(study)

@@ -18,12 +18,13 @@ from typing import Any
 
 import keras
 import mlflow
-import mlflow.data
 import numpy as np
 import optuna
 import pandas as pd
 import tensorflow as tf
+from mlflow.data.numpy_dataset import from_numpy
 from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -60,28 +61,42 @@ class Tracker:
         mlflow.set_tracking_uri(self.uri)
         self.client = MlflowClient(self.uri)
         self.log_model = cfg.log_model
+        self._digests: dict[str, str] = {}
         experiment = self.client.get_experiment_by_name(cfg.experiment)
         if experiment is None:
-            location = cfg.artifact_location or DEFAULT_ARTIFACT_DIR.resolve().as_uri()
+            location = cfg.artifact_location
+            if location is None and self.uri.startswith(("sqlite:", "file:", "/", "./")):
+                location = DEFAULT_ARTIFACT_DIR.resolve().as_uri()  # a server picks its own
             self.experiment_id = self.client.create_experiment(cfg.experiment, location)
         else:
             self.experiment_id = experiment.experiment_id
 
-    def find_sweep_run(self, study_name: str) -> str | None:
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=f"tags.run_type = 'sweep' and tags.study_name = '{study_name}'",
-            order_by=["attributes.start_time ASC"],
-            max_results=1,
-        )
-        return runs[0].info.run_id if runs else None
+    def _run_exists(self, run_id: str | None) -> bool:
+        if run_id is None:
+            return False
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:  # not in this tracking store
+            return False
+        active = run.info.lifecycle_stage == "active"
+        return active and run.info.experiment_id == self.experiment_id
 
     @contextmanager
     def sweep_run(
-        self, study_name: str, technique: str, params: dict[str, Any], config_yaml: str
+        self,
+        study_name: str,
+        technique: str,
+        parent_run_id: str | None,
+        params: dict[str, Any],
+        controls: dict[str, Any],
+        config_yaml: str,
     ) -> Iterator[str]:
-        """The study's parent run: created once, resumed when the study resumes."""
-        existing = self.find_sweep_run(study_name)
+        """The study's parent run: created once, resumed when the study resumes.
+
+        The study remembers its parent's id; a study new to this tracking store (or a study
+        made afresh under an old name) gets a new parent run.
+        """
+        existing = parent_run_id if self._run_exists(parent_run_id) else None
         tags = {"run_type": "sweep", "study_name": study_name, "technique": technique}
         with _ended_on_error(
             mlflow.start_run(
@@ -93,6 +108,7 @@ class Tracker:
         ) as run:
             if existing is None:
                 mlflow.log_params(params)
+            mlflow.set_tags({k: str(v) for k, v in controls.items()})  # this run's n_trials...
             mlflow.log_text(config_yaml, "sweep_config.yaml")
             yield run.info.run_id
 
@@ -120,13 +136,17 @@ class Tracker:
 
     def log_datasets(self, splits: Splits, dataset: str) -> None:
         """The three splits as MLflow dataset inputs (the UI's Dataset column)."""
-        for context, x, y, ids in (
-            ("training", splits.x_train, splits.y_train, splits.train_indices),
-            ("validation", splits.x_val, splits.y_val, splits.val_indices),
-            ("test", splits.x_test, splits.y_test, splits.y_test),
+        for context, x, y in (
+            ("training", splits.x_train, splits.y_train),
+            ("validation", splits.x_val, splits.y_val),
+            ("test", splits.x_test, splits.y_test),
         ):
-            digest = hashlib.sha256(np.ascontiguousarray(ids).tobytes()).hexdigest()[:12]
-            data = mlflow.data.from_numpy(x, targets=y, name=f"{dataset}-{context}", digest=digest)
+            if context not in self._digests:  # the images and labels, hashed once per sweep
+                digest = hashlib.sha256(x.tobytes())
+                digest.update(y.tobytes())
+                self._digests[context] = digest.hexdigest()[:12]
+            name = f"{dataset}-{context}"
+            data = from_numpy(x, targets=y, name=name, digest=self._digests[context])
             mlflow.log_input(data, context=context)
 
     def log_training(
@@ -173,10 +193,13 @@ class Tracker:
         mlflow.log_metrics(
             {
                 "best_trial_number": best["number"],
-                "best_val_accuracy": best["val_accuracy"],
-                "best_test_accuracy": best["test_accuracy"],
+                "best_trial_val_accuracy": best["val_accuracy"],
+                "best_trial_test_accuracy": best["test_accuracy"],
             }
         )
+        parent = self.client.get_run(parent_run_id)
+        for stale in [k for k in parent.data.tags if k.startswith("best.")]:
+            self.client.delete_tag(parent_run_id, stale)  # an earlier best's parameters
         mlflow.set_tags({f"best.{k}": str(v) for k, v in best["params"].items()})
         for run in self.child_runs(parent_run_id):
             is_best = run.data.tags.get("trial_number") == str(best["number"])

@@ -145,6 +145,10 @@ def _check_spec(name: str, spec: Any) -> list[str]:
             errors.append(f"{key}.low={spec.low} must be above 0 when log is true")
         if spec.step is not None and spec.step <= 0:
             errors.append(f"{key}.step={spec.step} is invalid; allowed: a value above 0")
+        if spec.step is not None and spec.log:
+            errors.append(f"{key}.step={spec.step} cannot be combined with log: true")
+        if spec.type == "int" and spec.step is not None and spec.step != int(spec.step):
+            errors.append(f"{key}.step={spec.step} is invalid; allowed: a whole number")
     for value in spec.grid or []:
         if not rule.accepts(value):
             errors.append(f"{key}.grid has {value!r}; {spec.path} allows {rule.allowed()}")

@@ -84,3 +84,16 @@ def test_augmentation_is_off_outside_training() -> None:
     x = digit_like_images(8)
     augmenter = build_augmenter(AUGMENT, seed=0)
     np.testing.assert_array_equal(augmenter(x, training=False).numpy(), x)
+
+
+def test_augmented_batches_are_reproducible_from_the_seed() -> None:
+    x = digit_like_images(256)
+    y = np.zeros(256, dtype=np.int32)
+
+    def first_epoch(seed: int) -> np.ndarray:
+        keras.utils.set_random_seed(seed)
+        batches = training_dataset(x, y, batch_size=32, seed=seed, aug=AUGMENT)
+        return np.concatenate([images.numpy() for images, _ in batches])
+
+    np.testing.assert_array_equal(first_epoch(1), first_epoch(1))
+    assert not np.array_equal(first_epoch(1), first_epoch(2))

@@ -34,6 +34,10 @@ def test_real_mnist_splits_are_disjoint_stratified_and_seeded() -> None:
     np.testing.assert_array_equal(splits.val_indices, again.val_indices)
     other = make_splits(raw, DataConfig(val_size=5000, train_size=2000, split_seed=4))
     assert not np.array_equal(splits.val_indices, other.val_indices)
+    small_test = make_splits(raw, DataConfig(val_size=5000, train_size=2000, test_size=500))
+    other_sizes = make_splits(raw, DataConfig(val_size=4000, train_size=900, test_size=500))
+    np.testing.assert_array_equal(small_test.y_test, other_sizes.y_test)  # same test subset
+    np.testing.assert_array_equal(small_test.x_test, other_sizes.x_test)
     full = make_splits(raw, DataConfig(val_size=5000))
     assert len(full.y_train) == 55_000
     assert len(set(full.train_indices) | set(full.val_indices)) == 60_000

@@ -25,6 +25,9 @@ EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy"}
 FINAL_METRICS = {
     "test_loss",
     "test_accuracy",
+    "kept_val_accuracy",
+    "kept_epoch",
+    "train_accuracy_clean",
     "best_val_accuracy",
     "generalization_gap",
     "epochs_trained",
@@ -99,7 +102,15 @@ def test_two_trial_sweep_lands_in_mlflow_and_optuna(
         history = client.get_metric_history(run.info.run_id, "val_accuracy")
         epochs = int(run.data.metrics["epochs_trained"])
         assert [m.step for m in history] == list(range(epochs))
-        assert run.data.metrics["best_val_accuracy"] == pytest.approx(trial.value)
+        # The trial is chosen by the validation accuracy of the very weights that are tested.
+        metrics = run.data.metrics
+        assert metrics["kept_val_accuracy"] == pytest.approx(trial.value)
+        kept_step = int(metrics["kept_epoch"]) - 1
+        assert history[kept_step].value == pytest.approx(trial.value)
+        assert metrics["best_val_accuracy"] == pytest.approx(max(m.value for m in history))
+        assert metrics["generalization_gap"] == pytest.approx(
+            metrics["train_accuracy_clean"] - metrics["kept_val_accuracy"]
+        )
         assert run.data.metrics["test_accuracy"] == pytest.approx(
             trial.user_attrs["test_accuracy"]
         )
@@ -195,7 +206,7 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
         "mnist_reg.sweep",
         "+technique=baseline",
         *tiny_overrides(tmp_path),
-        "train.epochs=30",  # long enough to be interrupted in the middle of the first trial
+        "train.epochs=8",  # long enough to be interrupted in the middle of the first trial
     ]
     worker = subprocess.Popen(
         command,
@@ -207,7 +218,7 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     )
     assert worker.stdout is not None
     for line in worker.stdout:
-        if "epoch 2/30" in line:
+        if "epoch 2/8" in line:
             break
     worker.send_signal(signum)
     output, _ = worker.communicate(timeout=60)
@@ -219,9 +230,7 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     _, parents, children = tracked_runs(tmp_path)
     assert [r.info.status for r in parents + children] == ["KILLED", "KILLED"]
 
-    resumed = subprocess.run(
-        [*command, "train.epochs=1"], cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
     assert states.count(optuna.trial.TrialState.COMPLETE) == 2
@@ -268,13 +277,12 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
         *tiny_overrides(tmp_path),
         "sweep.heartbeat_interval=1",
         "sweep.grace_period=2",
+        "train.epochs=8",
     ]
-    worker = subprocess.Popen(
-        [*command, "train.epochs=30"], cwd=tmp_path, stdout=subprocess.PIPE, text=True
-    )
+    worker = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     assert worker.stdout is not None
     for line in worker.stdout:
-        if "epoch 2/30" in line:
+        if "epoch 2/8" in line:
             break
     worker.kill()  # SIGKILL: no cleanup at all
     worker.wait(timeout=30)
@@ -293,3 +301,51 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
     assert killed.data.tags["trial_state"] == "FAIL"
     assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
     assert [r.info.status for r in parents] == ["FINISHED"]
+
+
+def test_resuming_under_other_settings_is_refused_before_training(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    from mnist_reg.validation import ConfigError
+
+    overrides = ["+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1"]
+    sweep(compose_cfg(*overrides))
+    changed = compose_cfg(*overrides, "sweep.n_trials=2", "train.epochs=2")
+    with pytest.raises(ConfigError, match=r"train.epochs=2 \(study: 1\)"):
+        sweep(changed)
+    narrower = "technique.search_space.dropout_rate.high=0.4"
+    space = compose_cfg(*overrides, "sweep.n_trials=2", narrower)
+    with pytest.raises(ConfigError, match=r"technique\.search_space="):
+        sweep(space)
+    assert len(load_study(tmp_path, "mnist-dropout").trials) == 1
+    _, _, children = tracked_runs(tmp_path)
+    assert len(children) == 1
+
+
+def test_grid_study_resumes_through_the_same_grid_and_stops_at_its_end(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    overrides = [
+        "+technique=l2",
+        *tiny_overrides(tmp_path),
+        "sweep.sampler=grid",
+        "technique.search_space.l2_weight.grid=[0.00001,0.001]",
+    ]
+    assert sweep(compose_cfg(*overrides, "sweep.n_trials=2")).trials_run == 2
+    assert sweep(compose_cfg(*overrides, "sweep.n_trials=10")).trials_run == 2  # 4 points
+    assert sweep(compose_cfg(*overrides, "sweep.n_trials=10")).trials_run == 0
+    trials = load_study(tmp_path, "mnist-l2").trials
+    points = {(t.params["technique.l2.weight"], t.params["technique.l2.on_conv"]) for t in trials}
+    assert len(trials) == len(points) == 4
+
+
+def test_a_study_made_afresh_gets_a_new_parent_run(compose_cfg: Compose, tmp_path: Path) -> None:
+    overrides = ["+technique=baseline", *tiny_overrides(tmp_path), "sweep.n_trials=1"]
+    sweep(compose_cfg(*overrides))
+    (tmp_path / "mlruns" / "optuna.db").unlink()
+    sweep(compose_cfg(*overrides))
+    _, parents, children = tracked_runs(tmp_path)
+    assert len(parents) == 2 and len(children) == 2
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {
+        p.info.run_id for p in parents
+    }
