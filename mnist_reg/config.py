@@ -107,6 +107,13 @@ class SweepConfig:
 
 
 @dataclass
+class RepeatConfig:
+    count: int = 5  # seeds
+    first_seed: int = 1000  # seeds first_seed .. first_seed + count - 1, unused while tuning
+    source: str = "best"  # best: the study's best trial | config: the composed values as is
+
+
+@dataclass
 class MlflowConfig:
     tracking_uri: str | None = (
         None  # default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db
@@ -122,7 +129,26 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    repeat: RepeatConfig = field(default_factory=RepeatConfig)
     technique: TechniqueConfig = MISSING
+
+
+@dataclass
+class CompareConfig:
+    experiments: list[str] = field(default_factory=list)  # default: [mlflow.experiment]
+    studies: list[str] = field(default_factory=list)  # names or glob patterns; empty: all
+    dataset: str | None = None  # e.g. mnist; default: every dataset
+    since: str | None = None  # YYYY-MM-DD: runs started on or after
+    until: str | None = None  # YYYY-MM-DD: runs started on or before
+    baseline: str | None = None  # study to test against; default: the baseline technique's
+    output_dir: str = "mlruns/comparison"
+    log_to_mlflow: bool = True  # also log the report as a "comparison" run
+
+
+@dataclass
+class CompareAppConfig:
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
 
 
 def config_dir() -> Path:
@@ -140,6 +166,7 @@ def available_techniques() -> list[str]:
 def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
+    store.store(name="base_compare", node=CompareAppConfig)
     store.store(group="data", name="base_data", node=DataConfig)
     store.store(group="train", name="base_train", node=TrainConfig)
     store.store(group="sweep", name="base_sweep", node=SweepConfig)

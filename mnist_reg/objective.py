@@ -12,18 +12,13 @@ from typing import Any
 
 import keras
 import optuna
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from mnist_reg.model import model_summary
 from mnist_reg.progress import EpochProgress, SweepProgress
-from mnist_reg.search_space import flat_params, suggest, with_values
+from mnist_reg.search_space import suggest, with_values
 from mnist_reg.splits import Splits
-from mnist_reg.tracking import EpochMetricsLogger, Tracker
-from mnist_reg.training import evaluate_on_test, train
-
-
-class DivergedError(RuntimeError):
-    """Training produced a non-finite loss."""
+from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
+from mnist_reg.tracking.runs import EpochMetricsLogger, Tracker
 
 
 class PruningCallback(keras.callbacks.Callback):
@@ -82,36 +77,13 @@ def make_objective(
             ]
             if pruning is not None:
                 callbacks.append(pruning)
-            tracker.log_trial_start(flat_params(trial_cfg), OmegaConf.to_yaml(trial_cfg))
-            tracker.log_datasets(splits, cfg.data.name)
-            result = train(trial_cfg, splits, callbacks)
-            tracker.log_training(
-                result.history,
-                {
-                    "kept_val_accuracy": result.kept_val_accuracy,
-                    "best_val_accuracy": result.best_val_accuracy,
-                    "kept_epoch": result.kept_epoch + 1,
-                    "train_accuracy_clean": result.clean_train_accuracy,
-                    "generalization_gap": result.generalization_gap,
-                    "epochs_trained": result.epochs_trained,
-                    "train_seconds": result.train_seconds,
-                },
-                model_summary(result.model),
-            )
+            result = train_logged(trial_cfg, splits, tracker, callbacks)
             trial.set_user_attr("epochs_trained", result.epochs_trained)
             trial.set_user_attr("train_seconds", round(result.train_seconds, 2))
-            if result.diverged:  # recorded as FAIL with this reason; no NaN model is logged
-                raise DivergedError(
-                    f"loss became NaN in epoch {result.epochs_trained}: learning rate or "
-                    "regularization too large"
-                )
+            raise_if_diverged(result)
             if pruning is not None and pruning.pruned_at is not None:
                 raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
-            test = evaluate_on_test(result.model, splits.x_test, splits.y_test)
-            tracker.log_test(
-                {"test_loss": test.test_loss, "test_accuracy": test.test_accuracy}, test.confusion
-            )
-            tracker.log_keras_model(result.model, splits.x_test[:5], test.probabilities[:5])
+            test = test_logged(result, splits, tracker)
             trial.set_user_attr("test_accuracy", test.test_accuracy)
             trial.set_user_attr("test_loss", test.test_loss)
         # Selection and test accuracy describe the same weights: the kept model's.

@@ -24,7 +24,10 @@ def format_duration(duration: float) -> str:
 
 
 class SweepProgress:
-    def __init__(self, total_trials: int, finished_before: int, epochs_per_trial: int) -> None:
+    def __init__(
+        self, total_trials: int, finished_before: int, epochs_per_trial: int, unit: str = "trial"
+    ) -> None:
+        self.unit = unit  # "trial", or "repeat" for seed repeats
         self.total = total_trials
         self.finished = finished_before
         self.epochs_per_trial = epochs_per_trial
@@ -36,7 +39,7 @@ class SweepProgress:
     def trial_started(self, number: int) -> None:
         self.trial_number = number
         self.trial_epoch = 0
-        log.info("trial %d started (%d of %d finished)", number, self.finished, self.total)
+        log.info("%s %d started (%d of %d finished)", self.unit, number, self.finished, self.total)
 
     def epoch_ended(self, epoch: int, logs: dict[str, Any], best: float | None) -> None:
         self.epochs_done += 1
@@ -48,8 +51,9 @@ class SweepProgress:
         )
         best_text = f"{best:.4f}" if best is not None else "none yet"
         log.info(
-            "trial %d (%d/%d) epoch %d/%d: val_accuracy=%.4f val_loss=%.4f | best so far %s"
+            "%s %d (%d/%d) epoch %d/%d: val_accuracy=%.4f val_loss=%.4f | best so far %s"
             " | time left at most %s",
+            self.unit,
             self.trial_number,
             self.finished + 1,
             self.total,

@@ -50,7 +50,7 @@ def storage(cfg: DictConfig) -> str | optuna.storages.BaseStorage:
 
 
 def _end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    from mnist_reg.tracking import end_stale_trial_run  # heavy: only once a trial went stale
+    from mnist_reg.tracking.runs import end_stale_trial_run  # heavy: only once a trial went stale
 
     end_stale_trial_run(study, trial)
 

@@ -63,7 +63,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     from mnist_reg.objective import make_objective
     from mnist_reg.progress import SweepProgress
     from mnist_reg.splits import load_splits
-    from mnist_reg.tracking import Tracker
+    from mnist_reg.tracking.runs import Tracker
 
     splits = load_splits(cfg.data)
     log.info(

@@ -107,6 +107,9 @@ RULES: dict[str, Rule] = {
     "sweep.n_warmup_epochs": Rule("int", 0, 1000),
     "sweep.heartbeat_interval": Rule("int", 1, 3600),
     "sweep.grace_period": Rule("int", 2, 86_400),
+    "repeat.count": Rule("int", 1, 1000),
+    "repeat.first_seed": Rule("int", 0, 2**31 - 1001),
+    "repeat.source": Rule("str", choices=("best", "config")),
 }
 
 SPEC_TYPES = ("float", "int", "categorical")

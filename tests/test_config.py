@@ -127,7 +127,7 @@ def test_validation_imports_no_tensorflow() -> None:
         "import sys\n"
         "from hydra import compose, initialize_config_dir\n"
         "from mnist_reg.config import config_dir\n"
-        "from mnist_reg.sweep import check\n"
+        "from mnist_reg.cli import check\n"
         "with initialize_config_dir(config_dir=str(config_dir()), version_base='1.3'):\n"
         "    check(compose('config', overrides=['+technique=combined']))\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'\n"

@@ -1,15 +1,13 @@
-"""Everything that talks to MLflow: one parent run per study, one nested run per trial.
+"""The runs a sweep writes: one parent run per study, one nested run per trial or repeat.
 
-Nothing else in the package imports mlflow. Runs always end with a status: FINISHED (a pruned
-trial too, tagged ``trial_state=PRUNED``), FAILED with the error recorded, or KILLED when
-interrupted; no exception leaves a run RUNNING.
+Runs always end with a status: FINISHED (a pruned trial too, tagged ``trial_state=PRUNED``),
+FAILED with the error recorded, or KILLED when interrupted; no exception leaves a run RUNNING.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,19 +29,11 @@ from mlflow.tracking import MlflowClient
 from mnist_reg import plots
 from mnist_reg.config import MlflowConfig
 from mnist_reg.splits import Splits
+from mnist_reg.tracking import registry
+from mnist_reg.tracking.uri import ensure_sqlite_parent, tracking_uri
 
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
-
-def tracking_uri(cfg: MlflowConfig) -> str:
-    return cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-
-
-def _ensure_sqlite_parent(uri: str) -> None:
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
 class EpochMetricsLogger(keras.callbacks.Callback):
@@ -57,7 +47,7 @@ class EpochMetricsLogger(keras.callbacks.Callback):
 class Tracker:
     def __init__(self, cfg: MlflowConfig) -> None:
         self.uri = tracking_uri(cfg)
-        _ensure_sqlite_parent(self.uri)
+        ensure_sqlite_parent(self.uri)
         mlflow.set_tracking_uri(self.uri)
         self.client = MlflowClient(self.uri)
         self.log_model = cfg.log_model
@@ -130,6 +120,84 @@ class Tracker:
                 raise
             mlflow.set_tag("trial_state", "COMPLETE")
 
+    @contextmanager
+    def repeats_run(
+        self,
+        study_name: str,
+        technique: str,
+        parent_run_id: str | None,
+        params: dict[str, Any],
+        config_yaml: str,
+    ) -> Iterator[str]:
+        """The parent of a study's repeats: the sweep's parent run when the repeats retrain a
+        study's best trial, else one run per study name, found again by its tags."""
+        if not self._run_exists(parent_run_id):
+            found = self.client.search_runs(
+                [self.experiment_id],
+                filter_string=(
+                    f"tags.run_type = 'repeats' and tags.study_name = '{_quoted(study_name)}'"
+                ),
+                order_by=["attributes.start_time ASC"],
+                max_results=1,
+            )
+            parent_run_id = found[0].info.run_id if found else None
+        tags = {"run_type": "repeats", "study_name": study_name, "technique": technique}
+        with _ended_on_error(
+            mlflow.start_run(
+                run_id=parent_run_id,
+                experiment_id=self.experiment_id,
+                run_name=None if parent_run_id else study_name,
+                tags=None if parent_run_id else tags,
+            )
+        ) as run:
+            if parent_run_id is None:
+                mlflow.log_params(params)
+            mlflow.log_text(config_yaml, "repeats_config.yaml")
+            yield run.info.run_id
+
+    @contextmanager
+    def repeat_run(self, seed: int, tags: dict[str, str]) -> Iterator[str]:
+        """A nested run for one seed of a repeated configuration."""
+        run = mlflow.start_run(
+            run_name=f"repeat-seed{seed}",
+            nested=True,
+            experiment_id=self.experiment_id,
+            tags={**tags, "run_type": "repeat", "repeat_seed": str(seed)},
+        )
+        with _ended_on_error(run):
+            yield run.info.run_id
+
+    def _finished_repeats(self, parent_run_id: str, repeat_key: str) -> list[Any]:
+        return [
+            run
+            for run in self.child_runs(parent_run_id)
+            if run.data.tags.get("run_type") == "repeat"
+            and run.data.tags.get("repeat_key") == repeat_key
+            and run.info.status == "FINISHED"
+        ]
+
+    def finished_repeat_seeds(self, parent_run_id: str, repeat_key: str) -> set[int]:
+        """Seeds already repeated, finished, under ``parent_run_id`` with these settings."""
+        return {
+            int(run.data.tags["repeat_seed"])
+            for run in self._finished_repeats(parent_run_id, repeat_key)
+        }
+
+    def repeat_results(self, parent_run_id: str, repeat_key: str) -> list[dict[str, Any]]:
+        """Seed, accuracies and cost of each finished repeat with these settings."""
+        rows = [
+            {
+                "seed": int(run.data.tags["repeat_seed"]),
+                "val_accuracy": run.data.metrics.get("kept_val_accuracy"),
+                "test_accuracy": run.data.metrics.get("test_accuracy"),
+                "epochs": run.data.metrics.get("epochs_trained"),
+                "seconds": run.data.metrics.get("train_seconds"),
+                "run_id": run.info.run_id,
+            }
+            for run in self._finished_repeats(parent_run_id, repeat_key)
+        ]
+        return sorted(rows, key=lambda row: row["seed"])
+
     def log_trial_start(self, params: dict[str, Any], config_yaml: str) -> None:
         mlflow.log_params(params)
         mlflow.log_text(config_yaml, "config.yaml")
@@ -171,9 +239,10 @@ class Tracker:
             return
         signature = infer_signature(inputs, outputs)
         requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
-        mlflow.keras.log_model(
+        info = mlflow.keras.log_model(
             model, name="model", signature=signature, pip_requirements=requirements
         )
+        mlflow.set_tag("model_uri", info.model_uri)  # what the registry registers
 
     def log_sweep_summary(
         self,
@@ -202,10 +271,21 @@ class Tracker:
             self.client.delete_tag(parent_run_id, stale)  # an earlier best's parameters
         mlflow.set_tags({f"best.{k}": str(v) for k, v in best["params"].items()})
         for run in self.child_runs(parent_run_id):
+            if run.data.tags.get("run_type") != "trial":  # repeats share the parent
+                continue
             is_best = run.data.tags.get("trial_number") == str(best["number"])
             self.client.set_tag(run.info.run_id, "best_trial", str(is_best).lower())
             if is_best:
                 mlflow.set_tag("best_trial_run_id", run.info.run_id)
+                version = registry.register_best(
+                    self.client,
+                    run.info.run_id,
+                    study.user_attrs.get("dataset", "mnist"),
+                    study.study_name,
+                    best["val_accuracy"],
+                )
+                if version is not None:
+                    mlflow.set_tag("registered_model", f"{version.name}/{version.version}")
 
     def child_runs(self, parent_run_id: str) -> list[Any]:
         return list(
@@ -221,6 +301,10 @@ class Tracker:
             mlflow.log_figure(figure, path)
         finally:
             plots.close(figure)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("'", "\\'")
 
 
 def end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

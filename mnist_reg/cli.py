@@ -1,0 +1,52 @@
+"""What every command line entry point shares: the configuration check that runs before
+TensorFlow is imported, one-line errors, and Ctrl-C / SIGTERM that clean up and exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_reg.config import available_techniques
+from mnist_reg.validation import ConfigError, validate
+
+T = TypeVar("T")
+
+
+def check(cfg: DictConfig) -> None:
+    """Exit with a one-line-per-problem message when ``cfg`` cannot be run."""
+    if OmegaConf.is_missing(cfg, "technique"):
+        sys.exit(
+            "error: no technique chosen; add +technique=NAME, NAME one of: "
+            + ", ".join(available_techniques())
+        )
+    try:
+        validate(cfg)
+    except ConfigError as error:
+        sys.exit(f"error: invalid configuration:\n{error}")
+
+
+def interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """``kill`` cleans up like Ctrl-C: the run in progress ends FAIL, its MLflow runs KILLED."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_guarded(work: Callable[[], T]) -> T:
+    """Run ``work`` with TensorFlow quiet, SIGTERM treated as Ctrl-C, and user errors (a
+    study that cannot be resumed, nothing to repeat) as one line and a non-zero exit."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    signal.signal(signal.SIGTERM, interrupt_on_sigterm)
+    try:
+        return work()
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
+    except KeyboardInterrupt:
+        sys.exit(
+            "interrupted: the run in progress is marked FAIL and its MLflow runs KILLED; "
+            "run the same command again to resume"
+        )

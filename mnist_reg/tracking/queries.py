@@ -1,0 +1,54 @@
+"""Reading runs back from MLflow for ``compare`` (``mlflow.search_runs`` into pandas), and
+logging the comparison itself as a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+
+class MissingExperimentError(LookupError):
+    """An experiment asked for is not in the tracking store."""
+
+
+def load_runs(uri: str, experiments: list[str]) -> pd.DataFrame:
+    """Every run of ``experiments``: one row each, columns ``tags.*``, ``metrics.*``,
+    ``params.*``, ``status``, ``start_time`` ... as ``mlflow.search_runs`` gives them."""
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    known = {e.name for e in client.search_experiments()}
+    missing = [name for name in experiments if name not in known]
+    if missing:
+        raise MissingExperimentError(
+            f"no experiment {', '.join(missing)} in {uri}; it has: {', '.join(sorted(known))}"
+        )
+    runs = mlflow.search_runs(experiment_names=experiments, output_format="pandas")
+    assert isinstance(runs, pd.DataFrame)
+    return runs
+
+
+def metric_history(uri: str, run_id: str, key: str) -> list[float]:
+    """A per-epoch metric of a run, in step order."""
+    history = MlflowClient(uri).get_metric_history(run_id, key)
+    return [m.value for m in sorted(history, key=lambda m: m.step)]
+
+
+def log_comparison(
+    uri: str, experiment: str, folder: Path, tags: dict[str, str], metrics: dict[str, float]
+) -> str:
+    """Log ``folder`` (report, CSV, plots) as a run tagged ``run_type=comparison``."""
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None  # load_runs checked it
+    with mlflow.start_run(
+        experiment_id=found.experiment_id,
+        run_name=f"comparison-{pd.Timestamp.now():%Y%m%d-%H%M%S}",
+        tags={"run_type": "comparison", **tags},
+    ) as run:
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(folder))
+        return run.info.run_id

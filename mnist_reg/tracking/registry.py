@@ -1,0 +1,67 @@
+"""The Model Registry: each study's best model, and the champion of each dataset.
+
+Registered model ``<dataset>-cnn`` (``mnist-cnn``); a version per study's best trial, with the
+alias ``best-<study name>``; the alias ``champion`` on the version with the highest
+validation accuracy (never test accuracy) among all versions of that model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.tracking import MlflowClient
+
+CHAMPION = "champion"
+
+
+def model_name(dataset: str) -> str:
+    return f"{dataset}-cnn"
+
+
+def study_alias(study_name: str) -> str:
+    return "best-" + re.sub(r"[^\w-]", "-", study_name)
+
+
+def _val_accuracy(version: ModelVersion) -> float:
+    try:
+        return float(version.tags.get("val_accuracy", "nan"))
+    except ValueError:
+        return math.nan
+
+
+def register_best(
+    client: MlflowClient, run_id: str, dataset: str, study_name: str, val_accuracy: float
+) -> ModelVersion | None:
+    """Register ``run_id``'s model (once) as the study's best, and move the aliases."""
+    run = client.get_run(run_id)
+    model_uri = run.data.tags.get("model_uri")
+    if model_uri is None:  # mlflow.log_model=false, or the model was not logged
+        return None
+    name = model_name(dataset)
+    existing = [
+        v
+        for v in client.search_model_versions(f"name = '{name}'")
+        if v.tags.get("source_run_id") == run_id
+    ]
+    if existing:
+        version = existing[0]
+    else:
+        version = mlflow.register_model(
+            model_uri,
+            name,
+            tags={
+                "source_run_id": run_id,
+                "study_name": study_name,
+                "technique": run.data.tags.get("technique", ""),
+                "val_accuracy": f"{val_accuracy:.6f}",
+                "test_accuracy": f"{run.data.metrics.get('test_accuracy', math.nan):.6f}",
+            },
+        )
+    client.set_registered_model_alias(name, study_alias(study_name), version.version)
+    versions = list(client.search_model_versions(f"name = '{name}'"))
+    champion = max(versions, key=lambda v: (_val_accuracy(v), -int(v.version)))
+    client.set_registered_model_alias(name, CHAMPION, champion.version)
+    return version
