@@ -1,4 +1,5 @@
-"""Sessions: tests, lint, typecheck, smoke (a real sweep) and bench (not run by default).
+"""Sessions: tests, lint, typecheck, smoke (a real sweep), browser (the MLflow UI in
+Chromium) and bench (not run by default).
 
     python -m pip install nox uv && nox -s tests
 
@@ -23,8 +24,17 @@ PYTHON = "3.11"
 def tests(session: nox.Session) -> None:
     """The test suite, slow real-data tests included; extra arguments go to pytest."""
     session.install("-e", ".[test]")
-    # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure.
-    session.run("pytest", *session.posargs, success_codes=[0, 5])
+    # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure. The browser
+    # test has its own session (it needs Playwright and Debian's chromium).
+    session.run("pytest", "-m", "not browser", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """The MLflow UI in headless Chromium (/usr/bin/chromium) over a real small sweep."""
+    session.install("-e", ".[browser]")
+    shots = os.path.join(os.getcwd(), "mlruns", "screenshots")
+    session.run("pytest", "-m", "browser", *session.posargs, env={"MNIST_REG_SCREENSHOTS": shots})
 
 
 @nox.session(python=PYTHON)

@@ -151,6 +151,17 @@ class CompareAppConfig:
     compare: CompareConfig = field(default_factory=CompareConfig)
 
 
+@dataclass
+class PredictAppConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    # models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model, or NAME@ALIAS, NAME/VERSION
+    model: str | None = None  # default: models:/<data.name>-cnn@champion
+    index: int | None = None  # a test image by index (the article's example: 2853)
+    images: list[str] = field(default_factory=list)  # image files (PNG, JPEG)
+    top: int = 3  # probabilities printed per image
+
+
 def config_dir() -> Path:
     """Where the YAML configs are: packaged in a wheel, or ``conf/`` beside the package."""
     packaged = Path(__file__).resolve().parent / "conf"
@@ -167,6 +178,7 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
     store.store(name="base_compare", node=CompareAppConfig)
+    store.store(name="base_predict", node=PredictAppConfig)
     store.store(group="data", name="base_data", node=DataConfig)
     store.store(group="train", name="base_train", node=TrainConfig)
     store.store(group="sweep", name="base_sweep", node=SweepConfig)

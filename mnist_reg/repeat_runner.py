@@ -18,11 +18,12 @@ from typing import Any
 
 import optuna
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from mnist_reg.search_space import flat_params, with_values
 from mnist_reg.stats import t_interval
 from mnist_reg.study import best_trial, storage, study_name
+from mnist_reg.urls import safe_yaml
 from mnist_reg.validation import ConfigError
 
 log = logging.getLogger("mnist_reg")
@@ -50,7 +51,7 @@ def plan_repeats(cfg: DictConfig) -> RepeatPlan:
     name = study_name(cfg)
     seeds = list(range(cfg.repeat.first_seed, cfg.repeat.first_seed + cfg.repeat.count))
     if cfg.repeat.source == "config":
-        return RepeatPlan(name, {}, "the configuration as composed", None, seeds)
+        return RepeatPlan(name, {}, f"the configuration as composed (study {name})", None, seeds)
     url = cfg.sweep.storage or "sqlite:///mlruns/optuna.db"
     try:
         study = optuna.load_study(study_name=name, storage=storage(cfg))
@@ -112,7 +113,7 @@ def run_repeats(cfg: DictConfig) -> RepeatOutcome:
         cfg.technique.name,
         plan.parent_run_id,
         flat_params(repeat_cfg),
-        OmegaConf.to_yaml(repeat_cfg),
+        safe_yaml(repeat_cfg),
     ) as parent_run_id:
         done = tracker.finished_repeat_seeds(parent_run_id, key)
         todo = [seed for seed in plan.seeds if seed not in done]

@@ -12,6 +12,8 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_reg.urls import mask_password
+
 
 def ordered_specs(space: DictConfig) -> list[Any]:
     """Specs without a ``when`` condition first, so the condition's value is known."""
@@ -69,8 +71,8 @@ def flat_params(
         if isinstance(node, dict):
             for key, child in node.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), child)
-        else:
-            flat[prefix] = node
+        else:  # a storage or tracking URL is logged without its password
+            flat[prefix] = mask_password(node) if isinstance(node, str) else node
 
     for section in sections:
         node = dict(container[section])

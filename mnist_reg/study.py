@@ -19,6 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_reg import search_space
+from mnist_reg.urls import safe_yaml
 from mnist_reg.validation import ConfigError
 
 log = logging.getLogger("mnist_reg")
@@ -135,7 +136,7 @@ def open_study(cfg: DictConfig) -> optuna.Study:
     if trials_so_far is None:
         study.set_user_attr("technique", cfg.technique.name)
         study.set_user_attr("dataset", cfg.data.name)
-        study.set_user_attr("config", OmegaConf.to_yaml(cfg))
+        study.set_user_attr("config", safe_yaml(cfg))
         study.set_user_attr("trial_settings", trial_settings(cfg))
     check_same_settings(study, cfg)
     return study

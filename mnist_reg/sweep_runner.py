@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import optuna
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from mnist_reg.search_space import flat_params
 from mnist_reg.study import (
@@ -22,6 +22,7 @@ from mnist_reg.study import (
     target_trials,
     trials_table,
 )
+from mnist_reg.urls import safe_yaml
 
 log = logging.getLogger("mnist_reg")
 
@@ -87,7 +88,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
         study.user_attrs.get("mlflow_parent_run_id"),
         flat_params(cfg),  # the same for every run of a study (open_study checks)
         flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
-        OmegaConf.to_yaml(cfg),
+        safe_yaml(cfg),
     ) as parent_run_id:
         study.set_user_attr("mlflow_parent_run_id", parent_run_id)
         study.optimize(

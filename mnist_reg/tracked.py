@@ -8,13 +8,14 @@ and pruning for a trial, a fixed configuration and a fresh seed for a repeat).
 from __future__ import annotations
 
 import keras
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from mnist_reg.model import model_summary
 from mnist_reg.search_space import flat_params
 from mnist_reg.splits import Splits
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training import TestResult, TrainResult, evaluate_on_test, train
+from mnist_reg.urls import safe_yaml
 
 
 class DivergedError(RuntimeError):
@@ -25,7 +26,7 @@ def train_logged(
     cfg: DictConfig, splits: Splits, tracker: Tracker, callbacks: list[keras.callbacks.Callback]
 ) -> TrainResult:
     """Log the run's parameters and data, train, and log the curves and training metrics."""
-    tracker.log_trial_start(flat_params(cfg), OmegaConf.to_yaml(cfg))
+    tracker.log_trial_start(flat_params(cfg), safe_yaml(cfg))
     tracker.log_datasets(splits, cfg.data.name)
     result = train(cfg, splits, callbacks)
     tracker.log_training(

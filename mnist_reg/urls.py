@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from omegaconf import DictConfig, OmegaConf
 
 
 def mask_password(url: str) -> str:
@@ -15,3 +18,17 @@ def mask_password(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def safe_yaml(cfg: DictConfig) -> str:
+    """The configuration as YAML with every URL's password masked: what may be logged."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+
+    def mask(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: mask(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [mask(value) for value in node]
+        return mask_password(node) if isinstance(node, str) else node
+
+    return OmegaConf.to_yaml(OmegaConf.create(mask(container)))

@@ -90,9 +90,9 @@ def test_grid_sampler_needs_grid_values(compose_cfg: Compose) -> None:
     assert any("dropout_rate.grid" in e for e in config_errors(cfg))
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, module: str = "sweep") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mnist_reg.sweep", *args],
+        [sys.executable, "-m", f"mnist_reg.{module}", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -120,6 +120,27 @@ def test_cli_refuses_bad_input_quickly_and_leaves_no_run(
     assert time.monotonic() - start < 60  # generous: no TensorFlow import, no training
     assert not (tmp_path / "mlruns" / "mlflow.db").exists()
     assert not (tmp_path / "mlruns" / "optuna.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "expected"),
+    [
+        ("repeat", (), "add +technique=NAME"),
+        ("repeat", ("+technique=l2", "repeat.count=0"), "repeat.count=0 is invalid"),
+        ("repeat", ("+technique=l2", "repeat.source=worst"), "repeat.source=worst is invalid"),
+        ("compare", ("compare.since=yesterday",), "compare.since=yesterday is invalid"),
+        ("predict", (), "nothing to classify; give index=N"),
+        ("predict", ("index=10000",), "index=10000 is invalid; allowed: 0 to 9999"),
+        ("predict", ("images=[missing.png]",), "error: missing.png: no such file"),
+    ],
+)
+def test_other_commands_refuse_bad_input_before_any_work(
+    tmp_path: Path, module: str, args: tuple[str, ...], expected: str
+) -> None:
+    result = run_cli(*args, cwd=tmp_path, module=module)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert not (tmp_path / "mlruns" / "mlflow.db").exists()
 
 
 def test_validation_imports_no_tensorflow() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from mnist_reg.search_space import flat_params, grid, suggest, with_values
 from mnist_reg.study import make_pruner, make_sampler, prunes, study_name
-from mnist_reg.tracking import DEFAULT_TRACKING_URI, tracking_uri
+from mnist_reg.tracking.uri import DEFAULT_TRACKING_URI, tracking_uri
 from tests.conftest import Compose
 
 
@@ -86,3 +86,19 @@ def test_tracking_uri_respects_the_environment(
     assert tracking_uri(cfg.mlflow) == "http://127.0.0.1:5999"
     explicit = compose_cfg("+technique=baseline", "mlflow.tracking_uri=sqlite:///x.db")
     assert tracking_uri(explicit.mlflow) == "sqlite:///x.db"
+
+
+def test_urls_are_logged_without_their_password(compose_cfg: Compose) -> None:
+    from mnist_reg.urls import mask_password, safe_yaml
+
+    secret = "postgresql://optuna:s3cr3t@db-host:5432/optuna"
+    cfg = compose_cfg(
+        "+technique=dropout",
+        f"sweep.storage={secret}",
+        "mlflow.tracking_uri=http://user:hunter2@mlflow-host:5000",
+    )
+    assert mask_password(secret) == "postgresql://optuna:***@db-host:5432/optuna"
+    assert mask_password("sqlite:///mlruns/optuna.db") == "sqlite:///mlruns/optuna.db"
+    logged = [str(v) for v in flat_params(cfg, sections=("sweep",)).values()] + [safe_yaml(cfg)]
+    assert not any("s3cr3t" in text or "hunter2" in text for text in logged)
+    assert "optuna:***@db-host" in safe_yaml(cfg) and "user:***@mlflow-host" in safe_yaml(cfg)

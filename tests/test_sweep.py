@@ -174,16 +174,16 @@ def test_pruned_trial_is_a_finished_run_tagged_pruned(
 def test_failing_trial_is_recorded_and_the_sweep_goes_on(
     compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mnist_reg import objective
+    from mnist_reg import tracked
 
-    real_train = objective.train
+    real_train = tracked.train
 
     def train_failing_once(cfg: DictConfig, *args: Any, **kwargs: Any) -> Any:
         if cfg.train.seed == 0:
             raise RuntimeError("simulated out of memory")
         return real_train(cfg, *args, **kwargs)
 
-    monkeypatch.setattr(objective, "train", train_failing_once)
+    monkeypatch.setattr(tracked, "train", train_failing_once)
     outcome = sweep(compose_cfg("+technique=baseline", *tiny_overrides(tmp_path)))
     states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -65,3 +66,18 @@ def register_best(
     champion = max(versions, key=lambda v: (_val_accuracy(v), -int(v.version)))
     client.set_registered_model_alias(name, CHAMPION, champion.version)
     return version
+
+
+def model_uri(reference: str | None, dataset: str) -> str:
+    """An MLflow model URI from what a user typed; default: the dataset's champion."""
+    if not reference:
+        return f"models:/{model_name(dataset)}@{CHAMPION}"
+    if ":/" in reference:
+        return reference  # models:/..., runs:/..., file:/...
+    return f"models:/{reference}"  # NAME@ALIAS or NAME/VERSION
+
+
+def load_keras_model(uri: str, tracking: str) -> Any:
+    """The Keras model behind ``uri`` (Keras's own format: nothing is unpickled)."""
+    mlflow.set_tracking_uri(tracking)
+    return mlflow.keras.load_model(uri)

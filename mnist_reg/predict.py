@@ -1,0 +1,69 @@
+"""Entry point: ``python -m mnist_reg.predict index=2853`` or ``images=[a.png,b.jpg]``.
+
+Loads a model from MLflow (default: the registered champion, ``models:/mnist-cnn@champion``)
+and prints the digit and the top probabilities for a test image or image files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+from mnist_reg.config import config_dir
+from mnist_reg.validation import DATASET_SIZES
+
+
+def check(cfg: DictConfig) -> None:
+    if cfg.index is None and not cfg.images:
+        sys.exit("error: nothing to classify; give index=N (a test image) or images=[FILE,...]")
+    size = DATASET_SIZES[cfg.data.name][1] if cfg.data.name in DATASET_SIZES else None
+    if cfg.index is not None and size is not None and not 0 <= cfg.index < size:
+        sys.exit(f"error: index={cfg.index} is invalid; allowed: 0 to {size - 1}")
+    if not 1 <= cfg.top <= 10:
+        sys.exit(f"error: top={cfg.top} is invalid; allowed: 1 to 10")
+
+
+def describe(probabilities: np.ndarray, top: int) -> str:
+    order = np.argsort(probabilities)[::-1][:top]
+    return ", ".join(f"{digit}: {100 * probabilities[digit]:.2f}%" for digit in order)
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="predict")
+def main(cfg: DictConfig) -> None:
+    check(cfg)
+    from mnist_reg.images import ImageError, load_digit
+
+    try:  # read every file before the (slow) model load: a bad file fails at once
+        images = [(path, load_digit(path)) for path in cfg.images]
+    except ImageError as error:
+        sys.exit(f"error: {error}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from mlflow.exceptions import MlflowException
+
+    from mnist_reg.datasets import load_raw
+    from mnist_reg.tracking.registry import load_keras_model, model_uri
+    from mnist_reg.tracking.uri import tracking_uri
+
+    uri = model_uri(cfg.model, cfg.data.name)
+    try:
+        model = load_keras_model(uri, tracking_uri(cfg.mlflow))
+    except (MlflowException, OSError) as error:
+        reason = str(error).splitlines()[0]
+        sys.exit(f"error: cannot load model {uri}: {reason} (has a sweep finished?)")
+    if cfg.index is not None:
+        raw = load_raw(cfg.data.name, cfg.data.cache_dir)
+        image = raw.x_test[cfg.index].astype("float32")[..., None] / 255.0
+        images.insert(0, (f"test image {cfg.index} (label {raw.y_test[cfg.index]})", image))
+    batch = np.stack([image for _, image in images])
+    probabilities = model.predict(batch, verbose=0)
+    print(f"model {uri}")
+    for (name, _), row in zip(images, probabilities, strict=True):
+        print(f"{name}: digit {int(np.argmax(row))} ({describe(row, cfg.top)})")
+
+
+if __name__ == "__main__":
+    main()

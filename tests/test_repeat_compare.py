@@ -1,0 +1,159 @@
+"""Sweeps, seed repeats, the comparison, the registry and prediction, end to end on tiny
+real-MNIST slices, each through its command line as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from PIL import Image
+from scipy import stats as scipy_stats
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+
+TINY = [
+    "data.train_size=300",
+    "data.val_size=200",
+    "data.test_size=200",
+    "train.epochs=1",
+    "train.batch_size=64",
+    "train.progress_bar=off",
+    "sweep.n_trials=2",
+]
+
+
+def cli(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", f"mnist_reg.{module}", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return result
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def runs_of(client: MlflowClient, run_type: str) -> list[Any]:
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    return [r for r in runs if r.data.tags.get("run_type") == run_type]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny studies (baseline, dropout), each with three seed repeats."""
+    root = tmp_path_factory.mktemp("store")
+    for technique in ("baseline", "dropout"):
+        ok(cli("sweep", f"+technique={technique}", *TINY, cwd=root))
+        ok(cli("repeat", f"+technique={technique}", *TINY, "repeat.count=3", cwd=root))
+    return root
+
+
+def test_repeats_are_tracked_under_the_study_and_never_redone(store: Path) -> None:
+    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
+    parents = {r.data.tags["study_name"]: r for r in runs_of(client, "sweep")}
+    repeats = runs_of(client, "repeat")
+    assert len(repeats) == 6
+    for run in repeats:
+        assert run.info.status == "FINISHED"
+        parent = parents[run.data.tags["study_name"]]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert {"test_accuracy", "kept_val_accuracy", "val_accuracy"} <= set(run.data.metrics)
+    seeds = sorted(int(r.data.tags["repeat_seed"]) for r in repeats)
+    assert seeds == [1000, 1000, 1001, 1001, 1002, 1002]
+    # the repeated configuration is the best trial's: its searched values are the run's params
+    dropout = parents["mnist-dropout"]
+    best_rate = dropout.data.tags["best.technique.dropout.rate"]
+    for run in repeats:
+        if run.data.tags["study_name"] == "mnist-dropout":
+            assert float(run.data.params["technique.dropout.rate"]) == pytest.approx(
+                float(best_rate)
+            )
+
+    again = ok(cli("repeat", "+technique=dropout", *TINY, "repeat.count=3", cwd=store))
+    assert "test_accuracy over 3 seeds" in again
+    assert len(runs_of(client, "repeat")) == 6  # nothing trained twice
+
+
+def test_repeat_refuses_what_it_cannot_do_honestly(store: Path) -> None:
+    missing = cli("repeat", "+technique=l2", *TINY, cwd=store)
+    assert missing.returncode != 0
+    assert "no study mnist-l2" in missing.stderr
+    reused = cli("repeat", "+technique=dropout", *TINY, "repeat.first_seed=1", cwd=store)
+    assert reused.returncode != 0
+    assert "reuses seeds the search trained with (1)" in reused.stderr
+
+
+def test_compare_agrees_with_what_mlflow_holds(store: Path) -> None:
+    out = ok(cli("compare", "compare.output_dir=report", cwd=store))
+    assert "mnist-dropout" in out and "mnist-baseline" in out
+    folder = store / "report"
+    table = pd.read_csv(folder / "comparison.csv").set_index("study")
+    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
+    test: dict[str, list[float]] = {}
+    for run in sorted(runs_of(client, "repeat"), key=lambda r: r.data.tags["repeat_seed"]):
+        test.setdefault(run.data.tags["study_name"], []).append(run.data.metrics["test_accuracy"])
+    for study, values in test.items():
+        assert table.loc[study, "repeats"] == 3
+        assert table.loc[study, "test_mean"] == pytest.approx(np.mean(values))
+    for study in test:
+        trials = [r for r in runs_of(client, "trial") if r.data.tags["study_name"] == study]
+        assert table.loc[study, "trials_complete"] == 2
+        assert table.loc[study, "best_val_accuracy"] == pytest.approx(
+            max(r.data.metrics["kept_val_accuracy"] for r in trials)
+        )
+    welch = scipy_stats.ttest_ind(test["mnist-dropout"], test["mnist-baseline"], equal_var=False)
+    if np.isfinite(welch.pvalue):
+        assert table.loc["mnist-dropout", "p_welch"] == pytest.approx(welch.pvalue)
+        assert table.loc["mnist-dropout", "baseline"] == "mnist-baseline"
+    for name in ("comparison.png", "learning_curves.png"):
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (folder / "report.md").read_text()
+    assert "| mnist-dropout | dropout |" in report
+    assert f"{100 * np.mean(test['mnist-dropout']):.2f}" in report
+    logged = runs_of(client, "comparison")
+    assert len(logged) == 1
+    artifacts = {a.path for a in client.list_artifacts(logged[0].info.run_id)}
+    assert {"report.md", "comparison.csv", "comparison.png", "learning_curves.png"} <= artifacts
+
+
+def test_best_trials_are_registered_and_the_champion_predicts(store: Path) -> None:
+    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
+    parents = {r.data.tags["study_name"]: r for r in runs_of(client, "sweep")}
+    versions = list(client.search_model_versions("name = 'mnist-cnn'"))
+    assert len(versions) == 2
+    for study, parent in parents.items():
+        version = client.get_model_version_by_alias("mnist-cnn", f"best-{study}")
+        assert version.tags["source_run_id"] == parent.data.tags["best_trial_run_id"]
+    champion = client.get_model_version_by_alias("mnist-cnn", "champion")
+    assert float(champion.tags["val_accuracy"]) == max(
+        float(v.tags["val_accuracy"]) for v in versions
+    )
+
+    out = ok(cli("predict", "index=2853", cwd=store))
+    assert "models:/mnist-cnn@champion" in out
+    assert "test image 2853 (label 3): digit " in out
+
+    digit = store / "digit.png"
+    raw = np.load(Path("~/.cache/mnist_reg/mnist.npz").expanduser())["x_test"][0]
+    Image.fromarray(255 - raw).resize((140, 140)).save(digit)  # dark on light, 5x larger
+    out = ok(cli("predict", f"images=[{digit}]", "model=mnist-cnn/1", cwd=store))
+    assert f"{digit}: digit " in out
+
+    empty = store / "empty.png"
+    empty.touch()
+    bad = cli("predict", f"images=[{empty}]", cwd=store)
+    assert bad.returncode != 0
+    assert bad.stderr.strip().splitlines() == [f"error: {empty}: the file is empty"]
