@@ -101,6 +101,10 @@ def tracked_trial(
     return trial_seconds, fit_seconds, total, outcome.best.test_accuracy, cpu
 
 
+def ratios(references: list[float], ours: list[float]) -> list[float]:
+    return [b / a for a, b in zip(references, ours, strict=True)]
+
+
 def minus(totals: list[float], parts: list[float]) -> list[float]:
     return [a - b for a, b in zip(totals, parts, strict=True)]
 
@@ -118,17 +122,25 @@ def main() -> None:
     ref_fit, our_fit, ref_cpu, our_cpu = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for index in range(args.repeats):
-            seconds, fit_s, accuracy, cpu = article_fit(splits, args.epochs)
+            # ABBA: which one runs first alternates, so a drift of the machine (or being
+            # second after minutes of full load) does not always hit the same side
+            plain_first = index % 2 == 0
+            if plain_first:
+                seconds, fit_s, accuracy, cpu = article_fit(splits, args.epochs)
+            trial_s, our_fit_s, whole_s, our_accuracy, our_cpu_s = tracked_trial(
+                overrides, Path(tmp), index
+            )
+            if not plain_first:
+                seconds, fit_s, accuracy, cpu = article_fit(splits, args.epochs)
             ref_cpu.append(cpu)
             reference.append(seconds)
             ref_fit.append(fit_s)
             ref_acc.append(accuracy)
-            trial_s, our_fit_s, whole_s, accuracy, cpu = tracked_trial(overrides, Path(tmp), index)
-            our_cpu.append(cpu)
+            our_cpu.append(our_cpu_s)
             trial.append(trial_s)
             our_fit.append(our_fit_s)
             whole.append(whole_s)
-            our_acc.append(accuracy)
+            our_acc.append(our_accuracy)
             print(
                 f"run {index}: plain fit {seconds:.1f}s, tracked trial {trial_s:.1f}s "
                 f"(sweep call {whole_s:.1f}s); fit {fit_s:.1f}s vs {our_fit_s:.1f}s",
@@ -144,7 +156,7 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
         f"{platform.python_version()}. {len(splits.y_train)} training images, "
-        f"{args.epochs} epochs, batch 32, runs alternating.",
+        f"{args.epochs} epochs, batch 32, pairs in ABBA order (plain first, then tracked first).",
         "",
         "| what | median s | runs (s) | ratio to plain fit | test accuracy (median) |",
         "|---|---|---|---|---|",
@@ -173,10 +185,10 @@ def main() -> None:
                 ("our fit (validation each epoch)", our_fit),
                 ("plain: around the fit", minus(reference, ref_fit)),
                 ("tracked trial: around the fit", minus(trial, our_fit)),
-                (
-                    "fit ratio, ours / plain",
-                    [b / a for a, b in zip(ref_fit, our_fit, strict=True)],
-                ),
+                ("fit ratio, ours / plain", ratios(ref_fit, our_fit)),
+                ("CPU s, plain fit + evaluate", ref_cpu),
+                ("CPU s, whole sweep call", our_cpu),
+                ("CPU ratio, sweep call / plain", ratios(ref_cpu, our_cpu)),
             )
         ),
         "",

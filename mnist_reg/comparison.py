@@ -30,6 +30,7 @@ class Comparison:
     per_seed: dict[str, list[float]] = field(default_factory=dict)  # study: test accuracies
     curve_runs: dict[str, list[str]] = field(default_factory=dict)  # study: runs to plot
     runs_used: int = 0
+    cost: dict[str, float] = field(default_factory=dict)  # what the selected runs took
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -228,6 +229,21 @@ def add_tests(comparison: Comparison, explicit_baseline: str | None) -> None:
             )
 
 
+def run_cost(runs: pd.DataFrame) -> dict[str, float]:
+    """Training runs, epochs, summed training seconds and the wall clock they spanned."""
+    trained = runs[_column(runs, "tags.run_type").isin(["trial", "repeat"])]
+    if trained.empty:
+        return {}
+    start = pd.to_datetime(trained["start_time"], utc=True).min()
+    end = pd.to_datetime(_column(trained, "end_time"), utc=True).max()
+    return {
+        "runs": float(len(trained)),
+        "epochs": float(pd.to_numeric(_column(trained, "metrics.epochs_trained")).sum()),
+        "train_seconds": float(pd.to_numeric(_column(trained, "metrics.train_seconds")).sum()),
+        "wall_seconds": float((end - start).total_seconds()) if pd.notna(end) else math.nan,
+    }
+
+
 def compare_runs(runs: pd.DataFrame, compare: CompareConfig) -> Comparison:
     selected = select_runs(runs, compare)
     rows, per_seed, curve_runs = [], {}, {}
@@ -241,12 +257,14 @@ def compare_runs(runs: pd.DataFrame, compare: CompareConfig) -> Comparison:
             [row["best_run_id"]] if "best_run_id" in row else repeats["run_id"].tolist()
         )
     table = pd.DataFrame(rows)
-    comparison = Comparison(table, per_seed, curve_runs, len(selected))
+    comparison = Comparison(table, per_seed, curve_runs, len(selected), run_cost(selected))
     if not table.empty:
         if "best_run_id" not in table:
             table["best_run_id"] = None
-        order = table["technique"].ne("baseline")  # baseline first, then by name
-        comparison.table = table.assign(_o=order).sort_values(["_o", "study"]).drop(columns="_o")
+        order = table["technique"].ne("baseline")  # per data size: baseline first, then by name
+        comparison.table = (
+            table.assign(_o=order).sort_values(["train_images", "_o", "study"]).drop(columns="_o")
+        )
         comparison.table = comparison.table.reset_index(drop=True)
         add_tests(comparison, compare.baseline)
     return comparison

@@ -152,6 +152,8 @@ def write_markdown(comparison: Comparison, cfg: DictConfig, folder: Path, comman
         f"{comparison.runs_used} runs of experiment(s) {', '.join(experiments(cfg))} in "
         f"`{mask_password(tracking_uri(cfg.mlflow))}`.",
         "",
+        cost_line(comparison.cost),
+        "",
         "## Test accuracy over seed repeats",
         "",
         *repeats_section(table),
@@ -169,6 +171,17 @@ def write_markdown(comparison: Comparison, cfg: DictConfig, folder: Path, comman
     path = folder / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def cost_line(cost: dict[str, float]) -> str:
+    if not cost:
+        return ""
+    return (
+        f"Cost: {cost['runs']:.0f} training runs, {cost['epochs']:.0f} epochs, "
+        f"{cost['train_seconds'] / 60:.1f} min inside `fit` (summed), "
+        f"{cost['wall_seconds'] / 60:.1f} min of wall clock from the first run's start to the "
+        "last run's end."
+    )
 
 
 def experiments(cfg: DictConfig) -> list[str]:

@@ -190,8 +190,8 @@ class Tracker:
                 "seed": int(run.data.tags["repeat_seed"]),
                 "val_accuracy": run.data.metrics.get("kept_val_accuracy"),
                 "test_accuracy": run.data.metrics.get("test_accuracy"),
-                "epochs": run.data.metrics.get("epochs_trained"),
-                "seconds": run.data.metrics.get("train_seconds"),
+                "epochs": int(run.data.metrics.get("epochs_trained", 0)),
+                "seconds": round(run.data.metrics.get("train_seconds", 0.0), 1),
                 "run_id": run.info.run_id,
             }
             for run in self._finished_repeats(parent_run_id, repeat_key)
