@@ -18,6 +18,24 @@ from mnist_reg.validation import ConfigError, validate
 T = TypeVar("T")
 
 
+INFO_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i"}
+
+
+def require_writable_output(folder: str = "mlruns") -> None:
+    """Hydra writes its log folder under ``mlruns/`` before our code runs, and fails with a
+    traceback when it cannot: check first and say it in one line."""
+    if INFO_FLAGS & set(sys.argv[1:]):
+        return
+    from pathlib import Path
+
+    from mnist_reg.preflight import check_writable_folder
+
+    try:
+        check_writable_folder(Path(folder) / "hydra", "the output folder")
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
+
+
 def check(cfg: DictConfig) -> None:
     """Exit with a one-line-per-problem message when ``cfg`` cannot be run."""
     if OmegaConf.is_missing(cfg, "technique"):

@@ -13,6 +13,7 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
+from mnist_reg.cli import require_writable_output
 from mnist_reg.config import config_dir
 
 
@@ -44,5 +45,11 @@ def main(cfg: DictConfig) -> None:
     print(f"\nwritten to {cfg.compare.output_dir}/: report.md, comparison.csv, *.png")
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console entry point: the output folder checked before Hydra writes to it."""
+    require_writable_output()
     main()
+
+
+if __name__ == "__main__":
+    run()

@@ -13,6 +13,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
+from mnist_reg.cli import require_writable_output
 from mnist_reg.config import config_dir
 from mnist_reg.validation import DATASET_SIZES
 
@@ -65,5 +66,11 @@ def main(cfg: DictConfig) -> None:
         print(f"{name}: digit {int(np.argmax(row))} ({describe(row, cfg.top)})")
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console entry point: the output folder checked before Hydra writes to it."""
+    require_writable_output()
     main()
+
+
+if __name__ == "__main__":
+    run()

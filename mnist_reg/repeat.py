@@ -12,7 +12,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from mnist_reg.cli import check, run_guarded
+from mnist_reg.cli import check, require_writable_output, run_guarded
 from mnist_reg.config import config_dir
 
 
@@ -27,5 +27,11 @@ def main(cfg: DictConfig) -> None:
         sys.exit(f"error: {outcome.failed} repeat(s) failed; see the reasons above")
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console entry point: the output folder checked before Hydra writes to it."""
+    require_writable_output()
     main()
+
+
+if __name__ == "__main__":
+    run()

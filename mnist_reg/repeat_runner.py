@@ -20,9 +20,11 @@ import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
+from mnist_reg.preflight import check_stores
 from mnist_reg.search_space import flat_params, with_values
 from mnist_reg.stats import t_interval
-from mnist_reg.study import best_trial, storage, study_name
+from mnist_reg.study import DEFAULT_STORAGE, best_trial, storage, study_name
+from mnist_reg.tracking.uri import tracking_uri
 from mnist_reg.urls import safe_yaml
 from mnist_reg.validation import ConfigError
 
@@ -52,7 +54,7 @@ def plan_repeats(cfg: DictConfig) -> RepeatPlan:
     seeds = list(range(cfg.repeat.first_seed, cfg.repeat.first_seed + cfg.repeat.count))
     if cfg.repeat.source == "config":
         return RepeatPlan(name, {}, f"the configuration as composed (study {name})", None, seeds)
-    url = cfg.sweep.storage or "sqlite:///mlruns/optuna.db"
+    url = cfg.sweep.storage or DEFAULT_STORAGE
     try:
         study = optuna.load_study(study_name=name, storage=storage(cfg))
     except KeyError:
@@ -87,6 +89,9 @@ def repeat_key(cfg: DictConfig) -> str:
 
 def run_repeats(cfg: DictConfig) -> RepeatOutcome:
     cfg = copy.deepcopy(cfg)
+    uses_study = cfg.repeat.source == "best"
+    storage_url = (cfg.sweep.storage or DEFAULT_STORAGE) if uses_study else None
+    check_stores(storage_url, tracking_uri(cfg.mlflow))
     plan = plan_repeats(cfg)
     cfg.sweep.study_name = plan.study_name
     repeat_cfg = with_values(cfg, plan.values)

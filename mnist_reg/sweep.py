@@ -11,7 +11,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from mnist_reg.cli import check, run_guarded
+from mnist_reg.cli import check, require_writable_output, run_guarded
 from mnist_reg.config import config_dir
 
 
@@ -26,5 +26,11 @@ def main(cfg: DictConfig) -> None:
         sys.exit("error: no trial completed; see the FAIL reasons above")
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console entry point: the output folder checked before Hydra writes to it."""
+    require_writable_output()
     main()
+
+
+if __name__ == "__main__":
+    run()

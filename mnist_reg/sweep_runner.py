@@ -10,8 +10,10 @@ import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
+from mnist_reg.preflight import check_stores
 from mnist_reg.search_space import flat_params
 from mnist_reg.study import (
+    DEFAULT_STORAGE,
     FINISHED,
     BestTrial,
     best_trial,
@@ -22,6 +24,7 @@ from mnist_reg.study import (
     target_trials,
     trials_table,
 )
+from mnist_reg.tracking.uri import tracking_uri
 from mnist_reg.urls import safe_yaml
 
 log = logging.getLogger("mnist_reg")
@@ -45,6 +48,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     cfg = copy.deepcopy(cfg)
     cfg.sweep.study_name = study_name(cfg)
     name = cfg.sweep.study_name
+    check_stores(cfg.sweep.storage or DEFAULT_STORAGE, tracking_uri(cfg.mlflow))
     study = open_study(cfg)
     already = finished_count(study)
     target = target_trials(cfg)

@@ -154,3 +154,30 @@ def test_validation_imports_no_tensorflow() -> None:
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("module", ["sweep", "repeat"])
+def test_unwritable_mlruns_is_refused_before_anything_is_made(tmp_path: Path, module: str) -> None:
+    (tmp_path / "mlruns").write_text("a file where the folder should be")
+    result = run_cli("+technique=dropout", "repeat.source=config", cwd=tmp_path, module=module)
+    assert result.returncode != 0
+    assert "cannot write to mlruns/" in result.stderr
+    assert result.stderr.count("\n") <= 2  # one line (plus Hydra's nothing)
+    assert (tmp_path / "mlruns").read_text() == "a file where the folder should be"
+
+
+def test_unreachable_tracking_server_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    url = f"http://user:s3cr3t@127.0.0.1:{free_port()}"
+    result = run_cli("+technique=dropout", f"mlflow.tracking_uri={url}", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "the tracking server does not answer" in result.stderr
+    assert "s3cr3t" not in result.stderr
+    assert not (tmp_path / "mlruns" / "optuna.db").exists()
