@@ -21,6 +21,7 @@ from mnist_reg import stats
 from mnist_reg.config import CompareConfig
 
 RUN_TYPES = ("sweep", "repeats", "trial", "repeat")
+EXPECTED_BEST_AT = (1, 5, 10)  # trials
 QUIET_VALUES = {"0", "0.0", "False", "false", "None", "", "nan"}
 
 
@@ -148,6 +149,8 @@ def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.
             "best_seconds": best.get("metrics.train_seconds"),
             "best_run_id": best["run_id"],
         }
+        for n in EXPECTED_BEST_AT:  # what a smaller search would have found, on average
+            row[f"expected_best_val_{n}"] = stats.expected_best(val.dropna().tolist(), n)
     test = repeats["metrics.test_accuracy"].astype(float).tolist() if not repeats.empty else []
     row["repeats"] = len(test)
     if test:

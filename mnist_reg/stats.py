@@ -86,3 +86,15 @@ def minimum_detectable_difference(n_a: int, n_b: int, sd: float) -> float:
         effect_size=None, nobs1=n_a, alpha=ALPHA, power=POWER, ratio=n_b / n_a
     )
     return float(d) * sd
+
+
+def expected_best(values: Sequence[float], n: int) -> float:
+    """Expected best of ``n`` trials drawn without replacement from a search's ``values``:
+    what a search of that budget would have found (Dodge et al. 2019, "Show Your Work"; the
+    unbiased estimator of Tang et al. 2020)."""
+    ordered = sorted(values)
+    total = len(ordered)
+    if not 1 <= n <= total:
+        return math.nan
+    weights = [math.comb(i - 1, n - 1) for i in range(1, total + 1)]
+    return float(sum(w * v for w, v in zip(weights, ordered, strict=True)) / math.comb(total, n))

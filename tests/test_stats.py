@@ -53,3 +53,16 @@ def test_detectable_difference_shrinks_with_more_seeds_and_scales_with_spread() 
     assert twenty < five / 1.8
     assert stats.minimum_detectable_difference(5, 5, 0.001) == pytest.approx(2 * five)
     assert math.isnan(stats.minimum_detectable_difference(1, 5, 0.0005))
+
+
+def test_expected_best_matches_brute_force_over_all_subsets() -> None:
+    from itertools import combinations
+
+    values = [0.97, 0.985, 0.99, 0.95, 0.991]
+    for n in range(1, 6):
+        subsets = list(combinations(values, n))
+        brute = sum(max(s) for s in subsets) / len(subsets)
+        assert stats.expected_best(values, n) == pytest.approx(brute)
+    assert stats.expected_best(values, 1) == pytest.approx(np.mean(values))
+    assert stats.expected_best(values, 5) == max(values)
+    assert math.isnan(stats.expected_best(values, 6))
