@@ -43,18 +43,15 @@ def main(cfg: DictConfig) -> None:
     except ImageError as error:
         sys.exit(f"error: {error}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from mlflow.exceptions import MlflowException
-
     from mnist_reg.datasets import load_raw
-    from mnist_reg.tracking.registry import load_keras_model, model_uri
+    from mnist_reg.tracking.registry import ModelUnavailableError, load_keras_model, model_uri
     from mnist_reg.tracking.uri import tracking_uri
 
     uri = model_uri(cfg.model, cfg.data.name)
     try:
         model = load_keras_model(uri, tracking_uri(cfg.mlflow))
-    except (MlflowException, OSError) as error:
-        reason = str(error).splitlines()[0]
-        sys.exit(f"error: cannot load model {uri}: {reason} (has a sweep finished?)")
+    except ModelUnavailableError as error:
+        sys.exit(f"error: cannot load model {uri}: {error} (has a sweep finished?)")
     if cfg.index is not None:
         raw = load_raw(cfg.data.name, cfg.data.cache_dir)
         image = raw.x_test[cfg.index].astype("float32")[..., None] / 255.0

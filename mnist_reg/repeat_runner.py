@@ -102,10 +102,11 @@ def run_repeats(cfg: DictConfig) -> RepeatOutcome:
     from mnist_reg.progress import EpochProgress, SweepProgress
     from mnist_reg.splits import load_splits
     from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
-    from mnist_reg.tracking.runs import EpochMetricsLogger, Tracker
+    from mnist_reg.tracking.repeats import RepeatTracker
+    from mnist_reg.tracking.runs import EpochMetricsLogger
 
     splits = load_splits(cfg.data)
-    tracker = Tracker(cfg.mlflow)
+    tracker = RepeatTracker(cfg.mlflow)
     failed = 0
     tags = {
         "technique": cfg.technique.name,

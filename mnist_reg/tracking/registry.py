@@ -13,6 +13,7 @@ from typing import Any
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
@@ -77,7 +78,14 @@ def model_uri(reference: str | None, dataset: str) -> str:
     return f"models:/{reference}"  # NAME@ALIAS or NAME/VERSION
 
 
+class ModelUnavailableError(LookupError):
+    """The model URI names nothing this tracking store can load."""
+
+
 def load_keras_model(uri: str, tracking: str) -> Any:
     """The Keras model behind ``uri`` (Keras's own format: nothing is unpickled)."""
     mlflow.set_tracking_uri(tracking)
-    return mlflow.keras.load_model(uri)
+    try:
+        return mlflow.keras.load_model(uri)
+    except (MlflowException, OSError) as error:
+        raise ModelUnavailableError(str(error).splitlines()[0]) from error
