@@ -34,7 +34,14 @@ def browser(session: nox.Session) -> None:
     """The MLflow UI in headless Chromium (/usr/bin/chromium) over a real small sweep."""
     session.install("-e", ".[browser]")
     shots = os.path.join(os.getcwd(), "mlruns", "screenshots")
-    session.run("pytest", "-m", "browser", *session.posargs, env={"MNIST_REG_SCREENSHOTS": shots})
+    session.run(
+        "pytest",
+        "-m",
+        "browser",
+        "tests/test_browser.py",
+        *session.posargs,
+        env={"MNIST_REG_SCREENSHOTS": shots},
+    )
 
 
 @nox.session(python=PYTHON)
