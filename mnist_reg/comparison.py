@@ -249,6 +249,8 @@ def run_cost(runs: pd.DataFrame) -> dict[str, float]:
 
 def compare_runs(runs: pd.DataFrame, compare: CompareConfig) -> Comparison:
     selected = select_runs(runs, compare)
+    if selected.empty:
+        return Comparison(pd.DataFrame())
     rows, per_seed, curve_runs = [], {}, {}
     for name, group in selected.groupby("tags.study_name", sort=True):
         row, repeats = summarize_study(str(name), group)

@@ -147,3 +147,9 @@ def test_only_the_latest_repeated_configuration_counts(runs: pd.DataFrame) -> No
     row = by_study(table)["mnist-l2"]
     assert row["repeats"] == 5 and row["test_mean"] == pytest.approx(sum(L2) / 5)
     assert math.isfinite(row["test_ci_low"])
+
+
+def test_an_empty_store_compares_to_an_empty_table() -> None:
+    assert compare_runs(pd.DataFrame(), CompareConfig()).table.empty
+    only_parents = pd.DataFrame([run("mnist-dropout", "dropout", "sweep")])
+    assert compare_runs(only_parents, CompareConfig()).table.empty
