@@ -31,19 +31,25 @@ def compose_cfg() -> Iterator[Compose]:
     GlobalHydra.instance().clear()
 
 
+# A few hundred real images, one epoch, two trials: what every training test runs.
+TINY = [
+    "data.train_size=300",
+    "data.val_size=200",
+    "data.test_size=200",
+    "train.epochs=1",
+    "train.batch_size=64",
+    "train.progress_bar=off",
+    "sweep.n_trials=2",
+]
+
+
 def tiny_overrides(root: Path) -> list[str]:
     """Everything under ``root``; a few hundred real images; one epoch."""
     return [
         f"sweep.storage=sqlite:///{root}/mlruns/optuna.db",
         f"mlflow.tracking_uri=sqlite:///{root}/mlruns/mlflow.db",
         f"mlflow.artifact_location={root.as_uri()}/mlruns/artifacts",
-        "data.train_size=300",
-        "data.val_size=200",
-        "data.test_size=200",
-        "train.epochs=1",
-        "train.batch_size=64",
-        "train.progress_bar=off",
-        "sweep.n_trials=2",
+        *TINY,
         "sweep.n_startup_trials=1",
     ]
 

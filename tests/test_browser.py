@@ -19,18 +19,11 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.conftest import TINY
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("mnist_available")]
 
 CHROMIUM = "/usr/bin/chromium"
-TINY = [
-    "data.train_size=300",
-    "data.val_size=200",
-    "data.test_size=200",
-    "train.epochs=1",
-    "train.batch_size=64",
-    "train.progress_bar=off",
-    "sweep.n_trials=2",
-]
 
 
 def free_port() -> int:

@@ -15,17 +15,9 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 from scipy import stats as scipy_stats
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+from tests.conftest import TINY
 
-TINY = [
-    "data.train_size=300",
-    "data.val_size=200",
-    "data.test_size=200",
-    "train.epochs=1",
-    "train.batch_size=64",
-    "train.progress_bar=off",
-    "sweep.n_trials=2",
-]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
 
 def cli(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
