@@ -95,8 +95,13 @@ class TechniqueConfig:
 @dataclass
 class SweepConfig:
     n_trials: int = 20  # the study's total of finished (complete or pruned) trials
-    sampler: str = "tpe"  # tpe | random | grid
-    pruner: str = "median"  # median | hyperband | none
+    backend: str = "optuna"  # optuna | keras_tuner
+    sampler: str = "tpe"  # optuna: tpe | random | grid
+    pruner: str = "median"  # optuna: median | hyperband | none
+    kt_algorithm: str = "hyperband"  # keras_tuner: hyperband | bayesian | random
+    kt_directory: str = "mlruns/keras_tuner"  # keras_tuner: projects live in <dir>/<study>
+    hyperband_factor: int = 3  # Hyperband's reduction factor (both backends' hyperband)
+    epoch_budget: int | None = None  # stop starting trials once the study trained this many
     seed: int = 0  # sampler seed
     n_startup_trials: int = 5  # trials before TPE models and the median pruner prunes
     n_warmup_epochs: int = 1  # epochs a trial always trains before it can be pruned

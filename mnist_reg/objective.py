@@ -64,7 +64,7 @@ def make_objective(
         keras.backend.clear_session()  # the previous trial's graph and layers go
         gc.collect()
         progress.trial_started(trial.number)
-        tags = {"technique": cfg.technique.name, "study_name": study_name}
+        tags = {"technique": cfg.technique.name, "study_name": study_name, "backend": "optuna"}
         with tracker.trial_run(trial.number, tags) as run_id:  # records any failure below
             trial.set_user_attr("mlflow_run_id", run_id)
             trial_cfg = with_values(cfg, suggest(trial, cfg))

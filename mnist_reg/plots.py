@@ -15,13 +15,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import optuna
+import pandas as pd
 from matplotlib.figure import Figure
 
 
-def learning_curves(history: dict[str, list[float]], title: str) -> Figure:
-    """Accuracy and loss per epoch, training against validation."""
+def learning_curves(history: dict[str, list[float]], title: str, first_epoch: int = 1) -> Figure:
+    """Accuracy and loss per epoch, training against validation; a run that continued
+    earlier weights (Hyperband) starts at ``first_epoch``."""
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = np.arange(1, len(history["loss"]) + 1)
+    epochs = np.arange(first_epoch, first_epoch + len(history["loss"]))
     for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
         ax.plot(epochs, history[metric], "o-", label=f"train {metric}")
         ax.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {metric}")
@@ -49,6 +51,25 @@ def confusion_matrix(confusion: np.ndarray, title: str) -> Figure:
     ax.set_ylabel("true digit")
     accuracy = np.trace(confusion) / max(confusion.sum(), 1)
     ax.set_title(f"{title}\ntest accuracy {accuracy:.4f} on {confusion.sum()} images")
+    fig.tight_layout()
+    return fig
+
+
+def search_history(table: pd.DataFrame, title: str) -> Figure:
+    """Each complete trial's validation accuracy against the epochs the search had spent
+    when it ended (pruned and failed trials count too), and the best so far."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ordered = table.sort_values("trial")
+    spent = ordered["epochs"].fillna(0).cumsum()
+    complete = ordered["state"] == "COMPLETE"
+    values = ordered["val_accuracy"].where(complete)
+    ax.plot(spent[complete], values[complete], "o", alpha=0.6, label="complete trial")
+    ax.step(spent, values.cummax(), where="post", label="best so far")
+    ax.set_xlabel("epochs spent by the search")
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 

@@ -14,12 +14,14 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
+from mnist_reg.kt_project import ProjectState
 from mnist_reg.preflight import check_stores
 from mnist_reg.search_space import flat_params, with_values
 from mnist_reg.stats import t_interval
@@ -40,6 +42,35 @@ class RepeatPlan:
     seeds: list[int]
 
 
+def _refuse_used_seeds(cfg: DictConfig, seeds: list[int], used: set[int | None]) -> None:
+    clash = sorted(s for s in seeds if s in used)
+    if clash:
+        highest = max(s for s in used if s is not None)
+        raise ConfigError(
+            f"repeat.first_seed={cfg.repeat.first_seed} reuses seeds the search trained with "
+            f"({', '.join(map(str, clash))}); choose a first seed above {highest}"
+        )
+
+
+def _plan_kt_repeats(cfg: DictConfig, name: str, seeds: list[int]) -> RepeatPlan:
+    """The best trial of a Keras Tuner project, read from our record in its folder."""
+    state = ProjectState(Path(cfg.sweep.kt_directory) / name)
+    best = state.best()
+    if best is None:
+        raise ConfigError(
+            f"no Keras Tuner project {name} with a complete trial in {cfg.sweep.kt_directory}: "
+            "run the sweep first, or repeat the composed configuration with repeat.source=config"
+        )
+    _refuse_used_seeds(cfg, seeds, set(state.seeds()))
+    trial_id, record = best
+    described = (
+        f"trial {int(trial_id)} of Keras Tuner project {name} "
+        f"(val_accuracy {record['val_accuracy']:.4f})"
+    )
+    parent = state.data.get("mlflow_parent_run_id")
+    return RepeatPlan(name, dict(record["values"]), described, parent, seeds)
+
+
 @dataclass
 class RepeatOutcome:
     plan: RepeatPlan
@@ -54,6 +85,8 @@ def plan_repeats(cfg: DictConfig) -> RepeatPlan:
     seeds = list(range(cfg.repeat.first_seed, cfg.repeat.first_seed + cfg.repeat.count))
     if cfg.repeat.source == "config":
         return RepeatPlan(name, {}, f"the configuration as composed (study {name})", None, seeds)
+    if cfg.sweep.backend == "keras_tuner":
+        return _plan_kt_repeats(cfg, name, seeds)
     url = cfg.sweep.storage or DEFAULT_STORAGE
     try:
         study = optuna.load_study(study_name=name, storage=storage(cfg))
@@ -65,14 +98,7 @@ def plan_repeats(cfg: DictConfig) -> RepeatPlan:
     best = best_trial(study)
     if best is None:
         raise ConfigError(f"study {name} has no complete trial to repeat")
-    used = {t.user_attrs.get("seed") for t in study.trials}
-    clash = sorted(s for s in seeds if s in used)
-    if clash:
-        highest = max(s for s in used if s is not None)
-        raise ConfigError(
-            f"repeat.first_seed={cfg.repeat.first_seed} reuses seeds the search trained with "
-            f"({', '.join(map(str, clash))}); choose a first seed above {highest}"
-        )
+    _refuse_used_seeds(cfg, seeds, {t.user_attrs.get("seed") for t in study.trials})
     described = f"trial {best.number} of study {name} (val_accuracy {best.val_accuracy:.4f})"
     parent = study.user_attrs.get("mlflow_parent_run_id")
     return RepeatPlan(name, dict(best.params), described, parent, seeds)
@@ -89,7 +115,7 @@ def repeat_key(cfg: DictConfig) -> str:
 
 def run_repeats(cfg: DictConfig) -> RepeatOutcome:
     cfg = copy.deepcopy(cfg)
-    uses_study = cfg.repeat.source == "best"
+    uses_study = cfg.repeat.source == "best" and cfg.sweep.backend == "optuna"
     storage_url = (cfg.sweep.storage or DEFAULT_STORAGE) if uses_study else None
     check_stores(storage_url, tracking_uri(cfg.mlflow))
     plan = plan_repeats(cfg)

@@ -29,7 +29,14 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
 def study_name(cfg: DictConfig) -> str:
-    return cfg.sweep.study_name or f"{cfg.data.name}-{cfg.technique.name}"
+    """``sweep.study_name``, else ``<dataset>-<technique>`` (Optuna) or
+    ``<dataset>-<technique>-kt-<algorithm>`` (Keras Tuner), so the two never share a name."""
+    if cfg.sweep.study_name:
+        return str(cfg.sweep.study_name)
+    name = f"{cfg.data.name}-{cfg.technique.name}"
+    if cfg.sweep.backend == "keras_tuner":
+        name += f"-kt-{cfg.sweep.kt_algorithm}"
+    return name
 
 
 def storage(cfg: DictConfig) -> str | optuna.storages.BaseStorage:
@@ -71,7 +78,11 @@ def make_sampler(cfg: DictConfig, trials_so_far: int) -> optuna.samplers.BaseSam
 
 def make_pruner(cfg: DictConfig) -> optuna.pruners.BasePruner:
     if cfg.sweep.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.train.epochs)
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1,
+            max_resource=cfg.train.epochs,
+            reduction_factor=cfg.sweep.hyperband_factor,
+        )
     if cfg.sweep.pruner == "median":
         return optuna.pruners.MedianPruner(
             n_startup_trials=cfg.sweep.n_startup_trials, n_warmup_steps=cfg.sweep.n_warmup_epochs
@@ -105,7 +116,11 @@ def trial_settings(cfg: DictConfig) -> dict[str, Any]:
 
 def check_same_settings(study: optuna.Study, cfg: DictConfig) -> None:
     """Refuse to add trials to a study under settings its earlier trials did not use."""
-    stored = study.user_attrs.get("trial_settings")
+    refuse_changed_settings(study.study_name, study.user_attrs.get("trial_settings"), cfg)
+
+
+def refuse_changed_settings(name: str, stored: dict[str, Any] | None, cfg: DictConfig) -> None:
+    """Raise :class:`ConfigError` naming each setting that differs from ``stored``."""
     if stored is None:
         return
     current = trial_settings(cfg)
@@ -113,7 +128,7 @@ def check_same_settings(study: optuna.Study, cfg: DictConfig) -> None:
     if changed:
         details = ", ".join(f"{k}={current.get(k)} (study: {stored.get(k)})" for k in changed)
         raise ConfigError(
-            f"study {study.study_name} was run with other settings: {details}; restore them "
+            f"study {name} was run with other settings: {details}; restore them "
             "or start a new study with sweep.study_name=NAME"
         )
 
@@ -140,6 +155,26 @@ def open_study(cfg: DictConfig) -> optuna.Study:
         study.set_user_attr("trial_settings", trial_settings(cfg))
     check_same_settings(study, cfg)
     return study
+
+
+def epochs_spent(study: optuna.Study) -> int:
+    """Epochs every trial of the study really trained: complete, pruned and failed alike."""
+    trials = study.get_trials(deepcopy=False)
+    return sum(int(t.user_attrs.get("epochs_trained", 0)) for t in trials)
+
+
+class EpochBudget:
+    """Optuna callback: no new trial once the study's trials trained ``budget`` epochs."""
+
+    def __init__(self, budget: int | None) -> None:
+        self.budget = budget
+
+    def spent(self, study: optuna.Study) -> bool:
+        return self.budget is not None and epochs_spent(study) >= self.budget
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.spent(study):
+            study.stop()
 
 
 def finished_count(study: optuna.Study) -> int:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
-from mnist_reg.preflight import check_stores
+from mnist_reg.preflight import check_stores, check_writable_folder
 from mnist_reg.search_space import flat_params
 from mnist_reg.study import (
     DEFAULT_STORAGE,
     FINISHED,
     BestTrial,
+    EpochBudget,
     best_trial,
     finished_count,
     open_study,
@@ -48,6 +50,12 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     cfg = copy.deepcopy(cfg)
     cfg.sweep.study_name = study_name(cfg)
     name = cfg.sweep.study_name
+    if cfg.sweep.backend == "keras_tuner":
+        check_stores(None, tracking_uri(cfg.mlflow))
+        check_writable_folder(Path(cfg.sweep.kt_directory), "sweep.kt_directory")
+        from mnist_reg.kt_sweep import run_kt_sweep  # imports keras_tuner and TensorFlow
+
+        return run_kt_sweep(cfg)
     check_stores(cfg.sweep.storage or DEFAULT_STORAGE, tracking_uri(cfg.mlflow))
     study = open_study(cfg)
     already = finished_count(study)
@@ -55,6 +63,10 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     if target < cfg.sweep.n_trials:
         log.info("the grid has %d points: the study stops there", target)
     missing = target - already
+    budget = EpochBudget(cfg.sweep.epoch_budget)
+    if budget.spent(study):
+        log.info("study %s has spent its budget of %d epochs", name, cfg.sweep.epoch_budget)
+        missing = 0
     if missing <= 0:
         log.info(
             "study %s already has %d finished trials (of %d): nothing to train",
@@ -66,6 +78,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
 
     # Heavy imports only once there is training to do.
     from mnist_reg.objective import make_objective
+    from mnist_reg.plots import study_figures
     from mnist_reg.progress import SweepProgress
     from mnist_reg.splits import load_splits
     from mnist_reg.tracking.runs import Tracker
@@ -102,11 +115,19 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             callbacks=[
                 progress.trial_ended,
                 optuna.study.MaxTrialsCallback(target, states=FINISHED),
+                budget,
             ],
         )
         table = trials_table(study)
         best = best_trial(study)
-        tracker.log_sweep_summary(parent_run_id, table, best.as_dict() if best else None, study)
+        tracker.log_sweep_summary(
+            parent_run_id,
+            table,
+            best.as_dict() if best else None,
+            {f"optuna/{k}": v for k, v in study_figures(study).items()},
+            cfg.data.name,
+            name,
+        )
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
 
 

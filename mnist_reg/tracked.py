@@ -23,18 +23,28 @@ class DivergedError(RuntimeError):
 
 
 def train_logged(
-    cfg: DictConfig, splits: Splits, tracker: Tracker, callbacks: list[keras.callbacks.Callback]
+    cfg: DictConfig,
+    splits: Splits,
+    tracker: Tracker,
+    callbacks: list[keras.callbacks.Callback],
+    initial_weights: str | None = None,
+    initial_epoch: int = 0,
 ) -> TrainResult:
-    """Log the run's parameters and data, train, and log the curves and training metrics."""
+    """Log the run's parameters and data, train, and log the curves and training metrics.
+
+    ``epochs_trained`` counts only the epochs this run trained, also when it continued
+    another run's weights (``initial_epoch`` > 0, logged as ``initial_epoch``).
+    """
     tracker.log_trial_start(flat_params(cfg), safe_yaml(cfg))
     tracker.log_datasets(splits, cfg.data.name)
-    result = train(cfg, splits, callbacks)
+    result = train(cfg, splits, callbacks, initial_weights, initial_epoch)
     tracker.log_training(
         result.history,
         {
             "kept_val_accuracy": result.kept_val_accuracy,
             "best_val_accuracy": result.best_val_accuracy,
-            "kept_epoch": result.kept_epoch + 1,
+            "kept_epoch": result.initial_epoch + result.kept_epoch + 1,
+            "initial_epoch": result.initial_epoch,
             "train_accuracy_clean": result.clean_train_accuracy,
             "generalization_gap": result.generalization_gap,
             "epochs_trained": result.epochs_trained,

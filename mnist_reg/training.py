@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import keras
@@ -26,8 +27,9 @@ class TrainResult:
     history: dict[str, list[float]]  # loss, accuracy, val_loss, val_accuracy per epoch
     epochs_trained: int
     train_seconds: float
-    kept_epoch: int  # 0-based epoch whose weights the model holds
+    kept_epoch: int  # index into history of the epoch whose weights the model holds
     clean_train_accuracy: float  # the kept model, inference mode, unaugmented training images
+    initial_epoch: int = 0  # epochs the starting weights had already trained (Hyperband)
 
     @property
     def diverged(self) -> bool:
@@ -65,12 +67,25 @@ def progress_bar_verbosity(setting: str) -> int:
 
 
 def train(
-    cfg: DictConfig, splits: Splits, callbacks: list[keras.callbacks.Callback] | None = None
+    cfg: DictConfig,
+    splits: Splits,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    initial_weights: str | None = None,
+    initial_epoch: int = 0,
 ) -> TrainResult:
-    """Build, compile and fit the CNN for ``cfg``; the seed makes the run repeatable."""
+    """Build, compile and fit the CNN for ``cfg``; the seed makes the run repeatable.
+
+    ``initial_weights`` (a ``.weights.h5`` file) and ``initial_epoch`` continue an earlier
+    run up to ``train.epochs`` epochs in all, as Keras Tuner's Hyperband does; the history
+    then holds only the epochs trained here.
+    """
     keras.utils.set_random_seed(cfg.train.seed)
     model = build_model(cfg.technique)
     compile_model(model, cfg.train)
+    if initial_weights is not None:
+        with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(initial_weights)
     # A diverged run (NaN loss) stops at once instead of training on garbage.
     all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
     stopping = cfg.technique.early_stopping
@@ -97,6 +112,7 @@ def train(
         validation_data=(splits.x_val, splits.y_val),
         validation_batch_size=1024,
         epochs=cfg.train.epochs,
+        initial_epoch=initial_epoch,
         shuffle=False,  # the dataset reshuffles itself each epoch
         callbacks=all_callbacks,
         verbose=progress_bar_verbosity(cfg.train.progress_bar),
@@ -106,8 +122,12 @@ def train(
     epochs = len(curves["loss"])
     kept = epochs - 1
     if early_stop is not None and stopping.restore_best_weights and early_stop.best_weights:
-        kept = early_stop.best_epoch  # Keras 3 restores the best epoch's weights at the end
-    return TrainResult(model, curves, epochs, seconds, kept, clean_accuracy(model, splits))
+        # Keras 3 restores the best epoch's weights at the end; its epoch counts from 0
+        # across runs, the history from initial_epoch.
+        kept = early_stop.best_epoch - initial_epoch
+    return TrainResult(
+        model, curves, epochs, seconds, kept, clean_accuracy(model, splits), initial_epoch
+    )
 
 
 def clean_accuracy(model: keras.Model, splits: Splits, max_images: int = 5000) -> float:

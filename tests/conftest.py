@@ -47,6 +47,7 @@ def tiny_overrides(root: Path) -> list[str]:
     """Everything under ``root``; a few hundred real images; one epoch."""
     return [
         f"sweep.storage=sqlite:///{root}/mlruns/optuna.db",
+        f"sweep.kt_directory={root}/mlruns/keras_tuner",
         f"mlflow.tracking_uri=sqlite:///{root}/mlruns/mlflow.db",
         f"mlflow.artifact_location={root.as_uri()}/mlruns/artifacts",
         *TINY,

@@ -62,6 +62,8 @@ def test_command_line_override_beats_technique_default(compose_cfg: Compose) -> 
         ("data.name=cifar", "data.name=cifar", "mnist, fashion_mnist"),
         ("sweep.sampler=cmaes", "sweep.sampler=cmaes", "tpe, random, grid"),
         ("sweep.pruner=asha", "sweep.pruner=asha", "median, hyperband, none"),
+        ("sweep.backend=ray", "sweep.backend=ray", "optuna, keras_tuner"),
+        ("sweep.kt_algorithm=grid", "sweep.kt_algorithm=grid", "hyperband, bayesian, random"),
         (
             "technique.search_space.dropout_rate.high=1.5",
             "technique.search_space.dropout_rate.high=1.5",
@@ -108,6 +110,10 @@ def run_cli(*args: str, cwd: Path, module: str = "sweep") -> subprocess.Complete
         (("+technique=dropout", "technique.dropout.rate=1.5"), "technique.dropout.rate=1.5"),
         (("+technique=dropout", "train.epochs=abc"), "train.epochs"),
         (("+technique=dropout", "train.epochz=3"), "Key 'epochz' not in 'TrainConfig'"),
+        (
+            ("+technique=dropout", "sweep.backend=keras_tuner", "sweep.kt_algorithm=bohb"),
+            "sweep.kt_algorithm=bohb is invalid; allowed: one of hyperband, bayesian, random",
+        ),
     ],
 )
 def test_cli_refuses_bad_input_quickly_and_leaves_no_run(
@@ -120,6 +126,7 @@ def test_cli_refuses_bad_input_quickly_and_leaves_no_run(
     assert time.monotonic() - start < 60  # generous: no TensorFlow import, no training
     assert not (tmp_path / "mlruns" / "mlflow.db").exists()
     assert not (tmp_path / "mlruns" / "optuna.db").exists()
+    assert not (tmp_path / "mlruns" / "keras_tuner").exists()
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,10 @@ VALID: dict[str, Range] = {
     "sweep.n_trials": Range("int", 1, 100_000),
     "sweep.sampler": Range("choice", choices=("tpe", "random", "grid")),
     "sweep.pruner": Range("choice", choices=("median", "hyperband", "none")),
+    "sweep.backend": Range("choice", choices=("optuna", "keras_tuner")),
+    "sweep.kt_algorithm": Range("choice", choices=("hyperband", "bayesian", "random")),
+    "sweep.hyperband_factor": Range("int", 2, 10),
+    "sweep.epoch_budget": Range("int", 1, 10**9, optional=True),
     "repeat.count": Range("int", 1, 1000),
     "repeat.source": Range("choice", choices=("best", "config")),
 }
@@ -93,7 +97,9 @@ VALUES = st.one_of(
     st.floats(min_value=-1.0, max_value=2.0),
     st.booleans(),
     st.none(),
-    st.sampled_from(["tpe", "grid", "val_loss", "best", "config", "median", "", "1e-3"]),
+    st.sampled_from(
+        ["tpe", "grid", "val_loss", "best", "config", "median", "keras_tuner", "", "1e-3"]
+    ),
     st.text(max_size=4),
 )
 

@@ -80,6 +80,7 @@ class Tracker:
         params: dict[str, Any],
         controls: dict[str, Any],
         config_yaml: str,
+        backend: str = "optuna",
     ) -> Iterator[str]:
         """The study's parent run: created once, resumed when the study resumes.
 
@@ -87,7 +88,12 @@ class Tracker:
         made afresh under an old name) gets a new parent run.
         """
         existing = parent_run_id if self._run_exists(parent_run_id) else None
-        tags = {"run_type": "sweep", "study_name": study_name, "technique": technique}
+        tags = {
+            "run_type": "sweep",
+            "study_name": study_name,
+            "technique": technique,
+            "backend": backend,
+        }
         with _ended_on_error(
             mlflow.start_run(
                 run_id=existing,
@@ -145,7 +151,10 @@ class Tracker:
         mlflow.log_metrics(metrics)
         mlflow.log_text(summary, "model_summary.txt")
         run_name = mlflow.active_run().info.run_name  # type: ignore[union-attr]
-        self._log_figure(plots.learning_curves(history, str(run_name)), "learning_curves.png")
+        first = int(metrics.get("initial_epoch", 0)) + 1
+        self._log_figure(
+            plots.learning_curves(history, str(run_name), first), "learning_curves.png"
+        )
 
     def log_test(self, metrics: dict[str, float], confusion: np.ndarray) -> None:
         mlflow.log_metrics(metrics)
@@ -171,14 +180,20 @@ class Tracker:
         parent_run_id: str,
         table: pd.DataFrame,
         best: dict[str, Any] | None,
-        study: optuna.Study,
+        figures: dict[str, Any],
+        dataset: str,
+        study_name: str,
     ) -> None:
+        """The trials table, state counts and figures on the parent run; the best trial
+        tagged, its parameters on the parent, and its model registered."""
         mlflow.log_text(table.to_csv(index=False), "trials.csv")
-        counts = table["state"].value_counts()
+        counts = table["state"].value_counts() if len(table) else pd.Series(dtype=int)
         for state in ("COMPLETE", "PRUNED", "FAIL"):
             mlflow.log_metric(f"trials_{state.lower()}", int(counts.get(state, 0)))
-        for name, figure in plots.study_figures(study).items():
-            self._log_figure(figure, f"optuna/{name}")
+        if len(table):
+            self._log_figure(plots.search_history(table, study_name), "search_history.png")
+        for name, figure in figures.items():
+            self._log_figure(figure, name)
         if best is None:
             return
         mlflow.log_metrics(
@@ -200,11 +215,7 @@ class Tracker:
             if is_best:
                 mlflow.set_tag("best_trial_run_id", run.info.run_id)
                 version = registry.register_best(
-                    self.client,
-                    run.info.run_id,
-                    study.user_attrs.get("dataset", "mnist"),
-                    study.study_name,
-                    best["val_accuracy"],
+                    self.client, run.info.run_id, dataset, study_name, best["val_accuracy"]
                 )
                 if version is not None:
                     mlflow.set_tag("registered_model", f"{version.name}/{version.version}")
