@@ -239,7 +239,9 @@ def run_kt_sweep(cfg: DictConfig) -> SweepOutcome:
     splits = load_splits(cfg.data)
     oracle = make_oracle(cfg, state)
     tracker = Tracker(cfg.mlflow)
-    progress = SweepProgress(cfg.sweep.n_trials, 0, cfg.train.epochs)
+    budget = cfg.sweep.epoch_budget
+    budget_left = budget - state.epochs_spent() if budget is not None else None
+    progress = SweepProgress(cfg.sweep.n_trials, 0, cfg.train.epochs, epochs_left=budget_left)
     tuner = TrackedTuner(cfg, splits, tracker, progress, state, oracle)
     before = len(tuner.oracle.trials)
     progress.finished = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())

@@ -25,9 +25,15 @@ def format_duration(duration: float) -> str:
 
 class SweepProgress:
     def __init__(
-        self, total_trials: int, finished_before: int, epochs_per_trial: int, unit: str = "trial"
+        self,
+        total_trials: int,
+        finished_before: int,
+        epochs_per_trial: int,
+        unit: str = "trial",
+        epochs_left: int | None = None,
     ) -> None:
         self.unit = unit  # "trial", or "repeat" for seed repeats
+        self.epochs_cap = epochs_left  # what is left of sweep.epoch_budget
         self.total = total_trials
         self.finished = finished_before
         self.epochs_per_trial = epochs_per_trial
@@ -49,6 +55,8 @@ class SweepProgress:
         epochs_left = (
             self.epochs_per_trial - self.trial_epoch + trials_after * self.epochs_per_trial
         )
+        if self.epochs_cap is not None:  # the budget ends the search first
+            epochs_left = min(epochs_left, max(self.epochs_cap - self.epochs_done, 0))
         best_text = f"{best:.4f}" if best is not None else "none yet"
         log.info(
             "%s %d (%d/%d) epoch %d/%d: val_accuracy=%.4f val_loss=%.4f | best so far %s"

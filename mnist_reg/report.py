@@ -34,7 +34,7 @@ def _interval(mean: Any, low: Any, high: Any, signed: bool = False) -> str:
     return text
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
     return lines
@@ -85,7 +85,7 @@ def repeats_section(table: pd.DataFrame) -> list[str]:
         "s / run",
         "verdict",
     ]
-    return _markdown_table(header, rows)
+    return markdown_table(header, rows)
 
 
 def search_section(table: pd.DataFrame) -> list[str]:
@@ -123,7 +123,7 @@ def search_section(table: pd.DataFrame) -> list[str]:
         "expected best val. % of " + "/".join(map(str, EXPECTED_BEST_AT)) + " trials",
         "best settings",
     ]
-    return _markdown_table(header, rows)
+    return markdown_table(header, rows)
 
 
 METHOD = f"""\

@@ -19,6 +19,7 @@ from mnist_reg.study import (
     BestTrial,
     EpochBudget,
     best_trial,
+    epochs_spent,
     finished_count,
     open_study,
     prunes,
@@ -97,7 +98,8 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     if not prunes(cfg) and cfg.sweep.pruner != "none":
         log.info("no search space: trials are seed repeats and are never pruned")
     tracker = Tracker(cfg.mlflow)
-    progress = SweepProgress(target, already, cfg.train.epochs)
+    budget_left = budget.budget - epochs_spent(study) if budget.budget is not None else None
+    progress = SweepProgress(target, already, cfg.train.epochs, epochs_left=budget_left)
     before = len(study.trials)
     with tracker.sweep_run(
         name,
