@@ -12,7 +12,6 @@ command resumes without redoing a finished trial.
 from __future__ import annotations
 
 import copy
-import gc
 import logging
 from typing import Any
 
@@ -30,6 +29,7 @@ from mnist_reg.study import BestTrial, refuse_changed_settings, trial_settings
 from mnist_reg.sweep_runner import SweepOutcome
 from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
 from mnist_reg.tracking.runs import EpochMetricsLogger, Tracker
+from mnist_reg.training import fresh_session
 from mnist_reg.urls import safe_yaml
 
 log = logging.getLogger("mnist_reg")
@@ -121,8 +121,7 @@ class TrackedTuner(kt.Tuner):
         return max(scores, default=None)
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict:
-        keras.backend.clear_session()  # the previous trial's graph and layers go
-        gc.collect()
+        fresh_session()  # the previous model goes, and its memory
         cfg = self.cfg
         number = int(trial.trial_id)
         values = trial.hyperparameters.values

@@ -6,7 +6,6 @@ tracker records it as a nested MLflow run.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from mnist_reg.search_space import suggest, with_values
 from mnist_reg.splits import Splits
 from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
 from mnist_reg.tracking.runs import EpochMetricsLogger, Tracker
+from mnist_reg.training import fresh_session
 
 
 class PruningCallback(keras.callbacks.Callback):
@@ -61,8 +61,7 @@ def make_objective(
     study_name = cfg.sweep.study_name
 
     def objective(trial: optuna.Trial) -> float:
-        keras.backend.clear_session()  # the previous trial's graph and layers go
-        gc.collect()
+        fresh_session()  # the previous model goes, and its memory
         progress.trial_started(trial.number)
         tags = {"technique": cfg.technique.name, "study_name": study_name, "backend": "optuna"}
         with tracker.trial_run(trial.number, tags) as run_id:  # records any failure below

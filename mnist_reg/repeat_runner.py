@@ -9,7 +9,6 @@ composed configuration itself is repeated (the article's fixed models, data-scar
 from __future__ import annotations
 
 import copy
-import gc
 import hashlib
 import json
 import logging
@@ -123,13 +122,13 @@ def run_repeats(cfg: DictConfig) -> RepeatOutcome:
     repeat_cfg = with_values(cfg, plan.values)
     key = repeat_key(repeat_cfg)
 
-    import keras  # heavy imports only once the plan stands
-
+    # heavy imports only once the plan stands
     from mnist_reg.progress import EpochProgress, SweepProgress
     from mnist_reg.splits import load_splits
     from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
     from mnist_reg.tracking.repeats import RepeatTracker
     from mnist_reg.tracking.runs import EpochMetricsLogger
+    from mnist_reg.training import fresh_session
 
     splits = load_splits(cfg.data)
     tracker = RepeatTracker(cfg.mlflow)
@@ -159,8 +158,7 @@ def run_repeats(cfg: DictConfig) -> RepeatOutcome:
         )
         progress = SweepProgress(len(todo), 0, repeat_cfg.train.epochs, unit="repeat")
         for seed in todo:
-            keras.backend.clear_session()
-            gc.collect()
+            fresh_session()  # the previous model goes, and its memory
             run_cfg = copy.deepcopy(repeat_cfg)
             run_cfg.train.seed = seed
             progress.trial_started(seed)

@@ -6,6 +6,7 @@ the test set is touched once, after training, by :func:`evaluate_on_test`.
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 import time
@@ -58,6 +59,14 @@ class TestResult:
     test_accuracy: float
     probabilities: np.ndarray  # (n, 10)
     confusion: np.ndarray  # (10, 10), rows: true class, columns: predicted
+
+
+def fresh_session() -> None:
+    """Before each trial or repeat of a long-running process: drop the previous model's
+    graph and layers and collect them. (glibc's ``malloc_trim`` after this was measured
+    and did not lower the resident size: benchmarks/results/trial_memory.md.)"""
+    keras.backend.clear_session()
+    gc.collect()
 
 
 def progress_bar_verbosity(setting: str) -> int:
