@@ -32,6 +32,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 0.001
     seed: int = 0  # trial k trains with seed + k
+    deterministic: bool = False  # TensorFlow op determinism: identical reruns, some speed
     progress_bar: str = "auto"  # auto (only on a terminal) | "on" | "off"
 
 

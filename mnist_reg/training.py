@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 from omegaconf import DictConfig
 
 from mnist_reg.augmentation import training_dataset
@@ -89,6 +90,8 @@ def train(
     then holds only the epochs trained here.
     """
     keras.utils.set_random_seed(cfg.train.seed)
+    if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
+        tf.config.experimental.enable_op_determinism()
     model = build_model(cfg.technique)
     compile_model(model, cfg.train)
     if initial_weights is not None:

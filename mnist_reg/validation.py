@@ -81,6 +81,7 @@ RULES: dict[str, Rule] = {
     "train.batch_size": Rule("int", 1, 65_536, searchable=True),
     "train.learning_rate": Rule("float", 0, 10, low_open=True, searchable=True),
     "train.seed": Rule("int", 0, 2**31 - 1),
+    "train.deterministic": Rule("bool"),
     "train.progress_bar": Rule("str", choices=("auto", "on", "off")),
     "technique.l2.weight": Rule("float", 0, 1, searchable=True),
     "technique.l2.on_conv": Rule("bool", searchable=True),
