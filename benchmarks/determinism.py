@@ -54,7 +54,7 @@ def main() -> None:
         order = (False, True) if pair % 2 == 0 else (True, False)
         for deterministic in order:
             times[deterministic].append(one_run(deterministic, args.train_size, args.epochs))
-    default, deterministic = (statistics.median(times[k]) for k in (False, True))
+    default, strict = (statistics.median(times[k]) for k in (False, True))
     ratios = [d / f for f, d in zip(times[False], times[True], strict=True)]
     lines = [
         "# Op determinism: what it costs (measured)",
@@ -67,9 +67,9 @@ def main() -> None:
         "| train.deterministic | median fit seconds | runs |",
         "|---|---|---|",
         f"| false (default) | {default:.1f} | {', '.join(f'{t:.1f}' for t in times[False])} |",
-        f"| true | {deterministic:.1f} | {', '.join(f'{t:.1f}' for t in times[True])} |",
+        f"| true | {strict:.1f} | {', '.join(f'{t:.1f}' for t in times[True])} |",
         "",
-        f"Ratio of medians: **{deterministic / default:.2f}**; per pair: "
+        f"Ratio of medians: **{strict / default:.2f}**; per pair: "
         + ", ".join(f"{r:.2f}" for r in ratios),
         "",
     ]
