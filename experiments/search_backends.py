@@ -31,9 +31,10 @@ def plot(runs: pd.DataFrame, budget: int, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 5))
     studies = summarize(runs, budget, [])
     shown: list[float] = []
-    for color, (method, group) in zip(
-        plt.rcParams["axes.prop_cycle"].by_key()["color"], studies.groupby("method"), strict=False
-    ):
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":", "-.", (0, (5, 1))]  # methods that tie stay visible
+    for i, (method, group) in enumerate(studies.groupby("method")):
+        color, style = colors[i % len(colors)], styles[i % len(styles)]
         curves = np.array(
             [
                 step_curve(study_curve(trials[trials["tags.study_name"] == s]), grid)
@@ -46,7 +47,15 @@ def plot(runs: pd.DataFrame, budget: int, path: Path) -> None:
         full = np.isfinite(curves).all(axis=0)  # the mean only where every seed has a result
         if full.any():
             mean = curves[:, full].mean(axis=0) * 100
-            ax.step(grid[full], mean, where="post", color=color, linewidth=2, label=method)
+            ax.step(
+                grid[full],
+                mean,
+                where="post",
+                color=color,
+                linestyle=style,
+                linewidth=2,
+                label=method,
+            )
     ax.set_xlabel("training epochs spent by the search (all trials, pruned ones too)")
     ax.set_ylabel("best validation accuracy so far (%)")
     seeds = studies.groupby("method").size().max() if len(studies) else 0
@@ -60,9 +69,9 @@ def plot(runs: pd.DataFrame, budget: int, path: Path) -> None:
     plt.close(fig)
 
 
-def markdown(frame: pd.DataFrame) -> str:
+def markdown(frame: pd.DataFrame, index: bool = True) -> str:
     """A markdown table of ``frame`` (its index first), numbers to 4 significant digits."""
-    frame = frame.reset_index()
+    frame = frame.reset_index() if index else frame
 
     def cell(value: object) -> str:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
@@ -86,11 +95,13 @@ def main() -> None:
     studies.to_csv(args.output / "studies.csv", index=False)
     methods.to_csv(args.output / "methods.csv")
     plot(runs, args.budget, args.output / "anytime.png")
-    shown = methods.copy()
-    for column in ["best_val_accuracy", "best_val_sd", "its_test_accuracy"] + [
+    shown, shown_studies = methods.copy(), studies.copy()
+    for column in ["best_val_accuracy", "its_test_accuracy"] + [
         f"best_at_{c}" for c in checkpoints
     ]:
         shown[column] = shown[column] * 100
+        shown_studies[column] = shown_studies[column] * 100
+    shown["best_val_sd"] = shown["best_val_sd"] * 100
     columns = [
         "best_val_accuracy",
         "best_val_sd",
@@ -116,7 +127,7 @@ def main() -> None:
         "",
         "## Every search",
         "",
-        markdown(studies),
+        markdown(shown_studies, index=False),
         "",
         "![anytime curves](anytime.png)",
         "",
