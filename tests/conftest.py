@@ -18,6 +18,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 Compose = Callable[..., DictConfig]
 
 
+@pytest.fixture(autouse=True)
+def no_leaked_tracking_uri() -> Iterator[None]:
+    """``mlflow.set_tracking_uri`` also sets ``$MLFLOW_TRACKING_URI`` for subprocesses; an
+    in-process sweep must not send a later test's command-line runs into its own store."""
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
 @pytest.fixture
 def compose_cfg() -> Iterator[Compose]:
     """Compose the real configuration from conf/ with command-line style overrides."""
