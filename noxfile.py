@@ -61,7 +61,8 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def smoke(session: nox.Session) -> None:
-    """A real two-trial sweep on a real MNIST subset from an empty directory, run twice."""
+    """A real two-trial sweep on a real MNIST subset from an empty directory, run twice,
+    then the same with the Keras Tuner backend."""
     session.install(".")  # non-editable: the packaged configs must be found
     command = [
         "python",
@@ -80,6 +81,11 @@ def smoke(session: nox.Session) -> None:
             session.error("re-running a finished study trained again")
         if not os.path.exists(os.path.join(workdir, "mlruns", "mlflow.db")):
             session.error("no mlruns/mlflow.db in the working directory")
+        # The same sweep with Keras Tuner's Hyperband, into the same store.
+        session.run(*command, "sweep.backend=keras_tuner", "sweep.kt_algorithm=hyperband")
+        project = os.path.join(workdir, "mlruns", "keras_tuner", "mnist-dropout-kt-hyperband")
+        if not os.path.exists(os.path.join(project, "mnist_reg.json")):
+            session.error("no Keras Tuner project folder under mlruns/keras_tuner")
 
 
 @nox.session(python=PYTHON, default=False)
