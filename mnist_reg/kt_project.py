@@ -10,13 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
-
 STATE_FILE = "mnist_reg.json"
 
 
-def project_dir(cfg: DictConfig) -> Path:
-    return Path(cfg.sweep.kt_directory) / str(cfg.sweep.study_name)
+def project_dir(kt_directory: str, study_name: str) -> Path:
+    return Path(kt_directory) / study_name
 
 
 class ProjectState:

@@ -232,7 +232,7 @@ def run_kt_sweep(cfg: DictConfig) -> SweepOutcome:
     """Run the Keras Tuner project of ``cfg`` up to ``sweep.n_trials`` complete trials."""
     cfg = copy.deepcopy(cfg)
     name = str(cfg.sweep.study_name)
-    state = ProjectState(project_dir(cfg))
+    state = ProjectState(project_dir(cfg.sweep.kt_directory, name))
     refuse_changed_settings(name, state.data.get("trial_settings"), cfg)
     state.data.setdefault("trial_settings", trial_settings(cfg))
     splits = load_splits(cfg.data)
@@ -248,7 +248,7 @@ def run_kt_sweep(cfg: DictConfig) -> SweepOutcome:
         "Keras Tuner %s project %s: %d of %d trials complete, %d epochs spent; train %d, "
         "validation %d, test %d images",
         cfg.sweep.kt_algorithm,
-        project_dir(cfg),
+        project_dir(cfg.sweep.kt_directory, name),
         progress.finished,
         cfg.sweep.n_trials,
         state.epochs_spent(),

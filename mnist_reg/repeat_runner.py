@@ -13,14 +13,13 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
-from mnist_reg.kt_project import ProjectState
+from mnist_reg.kt_project import ProjectState, project_dir
 from mnist_reg.preflight import check_stores
 from mnist_reg.search_space import flat_params, with_values
 from mnist_reg.stats import t_interval
@@ -53,7 +52,7 @@ def _refuse_used_seeds(cfg: DictConfig, seeds: list[int], used: set[int | None])
 
 def _plan_kt_repeats(cfg: DictConfig, name: str, seeds: list[int]) -> RepeatPlan:
     """The best trial of a Keras Tuner project, read from our record in its folder."""
-    state = ProjectState(Path(cfg.sweep.kt_directory) / name)
+    state = ProjectState(project_dir(cfg.sweep.kt_directory, name))
     best = state.best()
     if best is None:
         raise ConfigError(
