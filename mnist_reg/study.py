@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_reg import search_space
+from mnist_reg.config import DataConfig, TechniqueConfig, TrainConfig
 from mnist_reg.urls import safe_yaml
 from mnist_reg.validation import ConfigError
 
@@ -119,12 +120,39 @@ def check_same_settings(study: optuna.Study, cfg: DictConfig) -> None:
     refuse_changed_settings(study.study_name, study.user_attrs.get("trial_settings"), cfg)
 
 
+def schema_defaults() -> dict[str, Any]:
+    """Defaults of the data, train and technique schemas, as flat dotted names.
+
+    A study stored before a setting existed trained with that setting's default.
+    """
+    return {
+        **_flatten(asdict(DataConfig()), "data"),
+        **_flatten(asdict(TrainConfig()), "train"),
+        **_flatten(asdict(TechniqueConfig()), "technique"),
+    }
+
+
+def _flatten(node: dict[str, Any], prefix: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        name = f"{prefix}.{key}"
+        flat.update(_flatten(value, name) if isinstance(value, dict) else {name: value})
+    return flat
+
+
 def refuse_changed_settings(name: str, stored: dict[str, Any] | None, cfg: DictConfig) -> None:
     """Raise :class:`ConfigError` naming each setting that differs from ``stored``."""
     if stored is None:
         return
     current = trial_settings(cfg)
-    changed = sorted(k for k in stored.keys() | current.keys() if stored.get(k) != current.get(k))
+    defaults = schema_defaults()
+
+    def differs(key: str) -> bool:
+        if key not in stored and key in defaults:  # a setting added since the study began
+            return bool(current.get(key) != defaults[key])
+        return bool(stored.get(key) != current.get(key))
+
+    changed = sorted(k for k in stored.keys() | current.keys() if differs(k))
     if changed:
         details = ", ".join(f"{k}={current.get(k)} (study: {stored.get(k)})" for k in changed)
         raise ConfigError(

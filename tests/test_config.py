@@ -188,3 +188,22 @@ def test_unreachable_tracking_server_is_refused_before_anything_is_made(tmp_path
     assert "the tracking server does not answer" in result.stderr
     assert "s3cr3t" not in result.stderr
     assert not (tmp_path / "mlruns" / "optuna.db").exists()
+
+
+def test_a_setting_added_since_a_study_began_is_accepted_at_its_default(
+    compose_cfg: Compose,
+) -> None:
+    """A study stored before ``train.deterministic`` existed resumes, unless it is changed."""
+    from mnist_reg.study import refuse_changed_settings, trial_settings
+    from mnist_reg.validation import ConfigError
+
+    cfg = compose_cfg("+technique=l2")
+    stored = trial_settings(cfg)
+    del stored["train.deterministic"]
+    refuse_changed_settings("old-study", stored, cfg)
+    changed = compose_cfg("+technique=l2", "train.deterministic=true")
+    with pytest.raises(ConfigError, match=r"train.deterministic=True \(study: None\)"):
+        refuse_changed_settings("old-study", stored, changed)
+    stored["train.epochs"] = 3  # a stored setting that differs is still refused
+    with pytest.raises(ConfigError, match=r"train.epochs=5 \(study: 3\)"):
+        refuse_changed_settings("old-study", stored, cfg)
