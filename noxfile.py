@@ -1,5 +1,5 @@
 """Sessions: tests, lint, typecheck, smoke (a real sweep), browser (the MLflow UI in
-Chromium) and bench (not run by default).
+Chromium), scale_out (PostgreSQL and an mlflow server) and bench (not run by default).
 
     python -m pip install nox uv && nox -s tests
 
@@ -25,8 +25,21 @@ def tests(session: nox.Session) -> None:
     """The test suite, slow real-data tests included; extra arguments go to pytest."""
     session.install("-e", ".[test]")
     # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure. The browser
-    # test has its own session (it needs Playwright and Debian's chromium).
-    session.run("pytest", "-m", "not browser", *session.posargs, success_codes=[0, 5])
+    # and PostgreSQL tests have their own sessions (they need Debian services).
+    session.run(
+        "pytest", "-m", "not browser and not postgres", *session.posargs, success_codes=[0, 5]
+    )
+
+
+@nox.session(python=PYTHON)
+def scale_out(session: nox.Session) -> None:
+    """Two workers, and a kill -9, on PostgreSQL and an mlflow server on 127.0.0.1.
+
+    Needs PostgreSQL: ``bash .ci/postgres.sh`` (as root) starts Debian's and makes the role
+    ``$MNIST_REG_POSTGRES`` names (default postgresql://mnist_reg:mnist_reg@127.0.0.1:5432/postgres).
+    """
+    session.install("-e", ".[test,postgres]")
+    session.run("pytest", "-m", "postgres", "tests/test_scale_out.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

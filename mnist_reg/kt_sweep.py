@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -31,6 +32,7 @@ from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
 from mnist_reg.tracking.runs import EpochMetricsLogger, Tracker
 from mnist_reg.training import fresh_session
 from mnist_reg.urls import safe_yaml
+from mnist_reg.worker_lock import sole_worker
 
 log = logging.getLogger("mnist_reg")
 
@@ -232,7 +234,17 @@ def run_kt_sweep(cfg: DictConfig) -> SweepOutcome:
     """Run the Keras Tuner project of ``cfg`` up to ``sweep.n_trials`` complete trials."""
     cfg = copy.deepcopy(cfg)
     name = str(cfg.sweep.study_name)
-    state = ProjectState(project_dir(cfg.sweep.kt_directory, name))
+    folder = project_dir(cfg.sweep.kt_directory, name)
+    refusal = (
+        f"another worker is running Keras Tuner project {folder}: its oracle lives in one "
+        "process; run several workers with sweep.backend=optuna"
+    )
+    with sole_worker(folder, refusal):
+        return _run_kt_sweep(cfg, name, folder)
+
+
+def _run_kt_sweep(cfg: DictConfig, name: str, folder: Path) -> SweepOutcome:
+    state = ProjectState(folder)
     refuse_changed_settings(name, state.data.get("trial_settings"), cfg)
     state.data.setdefault("trial_settings", trial_settings(cfg))
     splits = load_splits(cfg.data)
@@ -248,7 +260,7 @@ def run_kt_sweep(cfg: DictConfig) -> SweepOutcome:
         "Keras Tuner %s project %s: %d of %d trials complete, %d epochs spent; train %d, "
         "validation %d, test %d images",
         cfg.sweep.kt_algorithm,
-        project_dir(cfg.sweep.kt_directory, name),
+        folder,
         progress.finished,
         cfg.sweep.n_trials,
         state.epochs_spent(),

@@ -22,11 +22,14 @@ from mnist_reg import search_space
 from mnist_reg.config import DataConfig, TechniqueConfig, TrainConfig
 from mnist_reg.urls import safe_yaml
 from mnist_reg.validation import ConfigError
+from mnist_reg.worker_lock import StorageLock
 
 log = logging.getLogger("mnist_reg")
 
 DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+RUNNING = optuna.trial.TrialState.RUNNING
+SEED_STRIDE = 10_007  # sampler seeds of a study's successive openings lie this far apart
 
 
 def study_name(cfg: DictConfig) -> str:
@@ -64,17 +67,25 @@ def _end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -
     end_stale_trial_run(study, trial)
 
 
-def make_sampler(cfg: DictConfig, trials_so_far: int) -> optuna.samplers.BaseSampler:
+def make_sampler(
+    cfg: DictConfig, trials_so_far: int, openings: int = 0
+) -> optuna.samplers.BaseSampler:
     if cfg.sweep.sampler == "grid":
         # The same seed every time: the grid's order depends on it, and a resumed study
         # must walk on through the same order.
         return optuna.samplers.GridSampler(search_space.grid(cfg), seed=cfg.sweep.seed)
     # Offset the seed by the trials already run, so a resumed study does not replay the
-    # random start-up suggestions it already tried.
-    seed = cfg.sweep.seed + trials_so_far
+    # random start-up suggestions it already tried, and by the times the study was opened,
+    # so workers starting together on a fresh study do not all suggest the same values.
+    seed = cfg.sweep.seed + trials_so_far + SEED_STRIDE * openings
     if cfg.sweep.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.sweep.n_startup_trials)
+    # constant_liar: trials other workers are still training count as bad, so parallel
+    # workers spread out instead of all sampling next to the same promising point
+    # (Optuna 5's default, kept explicit).
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=cfg.sweep.n_startup_trials, constant_liar=True
+    )
 
 
 def make_pruner(cfg: DictConfig) -> optuna.pruners.BasePruner:
@@ -161,26 +172,71 @@ def refuse_changed_settings(name: str, stored: dict[str, Any] | None, cfg: DictC
         )
 
 
-def open_study(cfg: DictConfig) -> optuna.Study:
+class NoTrialLeft(Exception):
+    """Every slot of ``sweep.n_trials`` is finished or being trained by some worker."""
+
+
+class ClaimingStudy(optuna.Study):
+    """A study whose ``ask`` starts a trial only while the study has a slot left.
+
+    Finished trials and trials other workers are training (RUNNING, with a live heartbeat)
+    hold the slots; counting and creating happen under the storage's worker lock, so several
+    workers end with exactly ``target`` finished trials, never one per worker too many.
+    Optuna's ``optimize`` fails stale trials (dead workers) before each ``ask``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        store: str | optuna.storages.BaseStorage,
+        sampler: optuna.samplers.BaseSampler,
+        pruner: optuna.pruners.BasePruner,
+        lock: StorageLock,
+        target: int,
+    ) -> None:
+        super().__init__(study_name=name, storage=store, sampler=sampler, pruner=pruner)
+        self.lock = lock
+        self.target = target
+
+    def ask(
+        self, fixed_distributions: dict[str, optuna.distributions.BaseDistribution] | None = None
+    ) -> optuna.Trial:
+        with self.lock.held():
+            taken = self.get_trials(deepcopy=False, states=(*FINISHED, RUNNING))
+            if len(taken) >= self.target:
+                raise NoTrialLeft
+            return super().ask(fixed_distributions)
+
+
+def open_study(cfg: DictConfig, lock: StorageLock) -> ClaimingStudy:
+    """Create or load the study; under the worker lock, so workers starting together on a
+    fresh store neither race to create its tables nor to create the study."""
     name = study_name(cfg)
-    store = storage(cfg)
-    try:
-        trials_so_far: int | None = len(optuna.load_study(study_name=name, storage=store).trials)
-    except KeyError:  # no such study yet
-        trials_so_far = None
-    study = optuna.create_study(
-        storage=store,
-        study_name=name,
-        direction="maximize",
-        sampler=make_sampler(cfg, trials_so_far or 0),
-        pruner=make_pruner(cfg) if prunes(cfg) else optuna.pruners.NopPruner(),
-        load_if_exists=True,
-    )
-    if trials_so_far is None:
-        study.set_user_attr("technique", cfg.technique.name)
-        study.set_user_attr("dataset", cfg.data.name)
-        study.set_user_attr("config", safe_yaml(cfg))
-        study.set_user_attr("trial_settings", trial_settings(cfg))
+    with lock.held():
+        store = storage(cfg)  # an RDB storage creates its tables here
+        try:
+            existing = optuna.load_study(study_name=name, storage=store)
+            trials_so_far: int | None = len(existing.trials)
+            openings = int(existing.user_attrs.get("openings", 0))
+        except KeyError:  # no such study yet
+            trials_so_far, openings = None, 0
+        optuna.create_study(
+            storage=store, study_name=name, direction="maximize", load_if_exists=True
+        )
+        study = ClaimingStudy(
+            name,
+            store,
+            make_sampler(cfg, trials_so_far or 0, openings),
+            make_pruner(cfg) if prunes(cfg) else optuna.pruners.NopPruner(),
+            lock,
+            target_trials(cfg),
+        )
+        study.set_user_attr("openings", openings + 1)
+        if trials_so_far is None:
+            study.set_user_attr("technique", cfg.technique.name)
+            study.set_user_attr("dataset", cfg.data.name)
+            study.set_user_attr("config", safe_yaml(cfg))
+            study.set_user_attr("trial_settings", trial_settings(cfg))
     check_same_settings(study, cfg)
     return study
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ from mnist_reg.preflight import check_stores, check_writable_folder
 from mnist_reg.search_space import flat_params
 from mnist_reg.study import (
     DEFAULT_STORAGE,
-    FINISHED,
     BestTrial,
     EpochBudget,
+    NoTrialLeft,
     best_trial,
     epochs_spent,
     finished_count,
@@ -29,6 +30,7 @@ from mnist_reg.study import (
 )
 from mnist_reg.tracking.uri import tracking_uri
 from mnist_reg.urls import safe_yaml
+from mnist_reg.worker_lock import StorageLock
 
 log = logging.getLogger("mnist_reg")
 
@@ -58,7 +60,8 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
 
         return run_kt_sweep(cfg)
     check_stores(cfg.sweep.storage or DEFAULT_STORAGE, tracking_uri(cfg.mlflow))
-    study = open_study(cfg)
+    lock = StorageLock(cfg.sweep.storage or DEFAULT_STORAGE)
+    study = open_study(cfg, lock)
     already = finished_count(study)
     target = target_trials(cfg)
     if target < cfg.sweep.n_trials:
@@ -97,29 +100,30 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     )
     if not prunes(cfg) and cfg.sweep.pruner != "none":
         log.info("no search space: trials are seed repeats and are never pruned")
-    tracker = Tracker(cfg.mlflow)
     budget_left = budget.budget - epochs_spent(study) if budget.budget is not None else None
     progress = SweepProgress(target, already, cfg.train.epochs, epochs_left=budget_left)
     before = len(study.trials)
-    with tracker.sweep_run(
-        name,
-        cfg.technique.name,
-        study.user_attrs.get("mlflow_parent_run_id"),
-        flat_params(cfg),  # the same for every run of a study (open_study checks)
-        flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
-        safe_yaml(cfg),
-    ) as parent_run_id:
-        study.set_user_attr("mlflow_parent_run_id", parent_run_id)
-        study.optimize(
-            make_objective(cfg, splits, tracker, progress, prunes(cfg)),
-            n_trials=missing,
-            catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
-            callbacks=[
-                progress.trial_ended,
-                optuna.study.MaxTrialsCallback(target, states=FINISHED),
-                budget,
-            ],
-        )
+    with contextlib.ExitStack() as stack:
+        with lock.held():  # one tracking store, one experiment, one parent run for all workers
+            tracker = Tracker(cfg.mlflow)
+            parent_run_id = stack.enter_context(
+                tracker.sweep_run(
+                    name,
+                    cfg.technique.name,
+                    study.user_attrs.get("mlflow_parent_run_id"),
+                    flat_params(cfg),  # the same for every run of a study (open_study checks)
+                    flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
+                    safe_yaml(cfg),
+                )
+            )
+            study.set_user_attr("mlflow_parent_run_id", parent_run_id)
+        with contextlib.suppress(NoTrialLeft):  # the other workers hold the last slots
+            study.optimize(
+                make_objective(cfg, splits, tracker, progress, prunes(cfg)),
+                n_trials=missing,  # at most this many attempts, failed ones included
+                catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
+                callbacks=[progress.trial_ended, budget],
+            )
         table = trials_table(study)
         best = best_trial(study)
         tracker.log_sweep_summary(

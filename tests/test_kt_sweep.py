@@ -130,3 +130,18 @@ def test_repeats_retrain_the_best_kt_trial(compose_cfg: Compose, tmp_path: Path)
     assert plan.seeds == [1000, 1001]
     with pytest.raises(ConfigError, match="reuses seeds"):
         plan_repeats(compose_cfg(*kt_overrides(tmp_path, "random", "repeat.first_seed=1")))
+
+
+def test_a_second_worker_on_a_kt_project_is_refused_before_training(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    import fcntl
+
+    cfg = compose_cfg(*kt_overrides(tmp_path, "random"))
+    folder = tmp_path / "mlruns" / "keras_tuner" / "mnist-dropout-kt-random"
+    folder.mkdir(parents=True)
+    with (folder / ".worker.lock").open("a") as held:  # as a running worker holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ConfigError, match="another worker is running Keras Tuner project"):
+            run_sweep(cfg)
+    assert not (folder / STATE_FILE).exists()  # nothing half-made

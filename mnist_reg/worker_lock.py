@@ -1,0 +1,114 @@
+"""One lock per Optuna storage, held by a worker for the few steps workers must not interleave.
+
+Several ``python -m mnist_reg.sweep`` processes may share a study. They must not both create
+the stores' tables (MLflow's and Optuna's schema migrations race and crash), both create the
+study's parent run, or both start a trial when one slot is left (``sweep.n_trials`` would be
+overshot). Each of those steps takes this lock, for milliseconds; training never holds it.
+
+The lock is the storage engine's own: an advisory ``flock`` on a file beside a SQLite
+database (one machine, as SQLite itself), and a PostgreSQL session advisory lock
+for ``postgresql://`` storages (any number of machines). Both are released by the operating
+system or the server when a worker dies, so a ``kill -9`` never leaves it held.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_thread_lock = threading.RLock()  # the heartbeat thread never takes it; one worker's steps do
+
+
+def lock_file(storage_url: str) -> Path | None:
+    """The file beside a SQLite database whose ``flock`` stands for it, or None."""
+    if storage_url.startswith("sqlite:///"):
+        return Path(storage_url.removeprefix("sqlite:///") + ".lock")
+    return None
+
+
+class StorageLock:
+    """A re-entrant, inter-process lock named after one storage URL."""
+
+    def __init__(self, storage_url: str) -> None:
+        self.url = storage_url
+        self._depth = 0
+        self._release: Any = None
+        if not storage_url.startswith(("sqlite:", "postgresql")):
+            log.warning(
+                "no worker lock for %s: workers sharing this study may overshoot "
+                "sweep.n_trials; use SQLite (one machine) or PostgreSQL",
+                storage_url.split("://", 1)[0],
+            )
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with _thread_lock:
+            if self._depth == 0:
+                self._release = self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+                    self._release = None
+
+    def _acquire(self) -> Any:
+        if self.url.startswith("postgresql"):
+            return _postgres_lock(self.url)
+        path = lock_file(self.url)
+        if path is None:
+            return lambda: None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+
+        def release() -> None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+        return release
+
+
+def _postgres_lock(url: str) -> Any:
+    import sqlalchemy
+
+    key = zlib.crc32(b"mnist_reg worker lock")  # one lock per database
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    connection = engine.connect()
+    connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+
+    def release() -> None:
+        try:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        finally:
+            connection.close()
+            engine.dispose()
+
+    return release
+
+
+@contextmanager
+def sole_worker(folder: Path, refusal: str) -> Iterator[None]:
+    """Hold ``folder/.worker.lock`` for the block, or raise ConfigError(refusal) at once."""
+    from mnist_reg.validation import ConfigError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".worker.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(refusal) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,112 @@
+"""Scale out: Optuna's RDB storage on PostgreSQL and an MLflow tracking server over PostgreSQL.
+
+Run by ``nox -s scale_out`` after ``bash .ci/postgres.sh`` (Debian's PostgreSQL on
+127.0.0.1); ``$MNIST_REG_POSTGRES`` names a role that may create databases. Each test gets
+two fresh databases (the study's and the tracking server's) and its own ``mlflow server``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import TINY
+from tests.servers import NoPostgres, fresh_databases, mlflow_server
+from tests.workers import check_shared_study, run_workers
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+
+
+@dataclass
+class Stores:
+    storage: str  # the study's PostgreSQL database
+    tracking_uri: str  # http:// of the mlflow server
+    root: Path
+
+    def overrides(self) -> list[str]:
+        return [
+            f"sweep.storage={self.storage}",
+            f"mlflow.tracking_uri={self.tracking_uri}",
+            f"sweep.kt_directory={self.root}/keras_tuner",
+            *TINY,
+            "sweep.n_startup_trials=1",
+        ]
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[Stores]:
+    """Fresh databases for the study and the tracking server, and an ``mlflow server``."""
+    with contextlib.ExitStack() as stack:
+        try:
+            optuna_url, mlflow_url = stack.enter_context(fresh_databases("optuna", "mlflow"))
+        except NoPostgres as error:
+            pytest.fail(str(error))
+        uri = stack.enter_context(mlflow_server(mlflow_url, tmp_path))
+        yield Stores(optuna_url, uri, tmp_path)
+
+
+def test_two_workers_share_one_study_on_postgresql_and_a_tracking_server(
+    stores: Stores,
+) -> None:
+    overrides = ["+technique=dropout", *stores.overrides(), "sweep.n_trials=5"]
+    for done in run_workers(2, overrides, stores.root):
+        assert done.returncode == 0, done.stdout[-3000:]
+    check_shared_study(stores.storage, stores.tracking_uri, "mnist-dropout", 5, "mnist-reg")
+    # The password never lands in MLflow: the parent run's storage tag is masked.
+    client = MlflowClient(stores.tracking_uri)
+    parent = client.search_runs(
+        [client.get_experiment_by_name("mnist-reg").experiment_id],  # type: ignore[union-attr]
+        filter_string="tags.run_type = 'sweep'",
+    )[0]
+    assert "mnist_reg:mnist_reg@" not in str(parent.data.tags) + str(parent.data.params)
+    assert "sweep.storage" in parent.data.tags and "***" in parent.data.tags["sweep.storage"]
+    # Artifacts went through the server, not to a path the workers chose.
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert "sweep_config.yaml" in artifacts
+    assert any((stores.root / "served-artifacts").rglob("sweep_config.yaml"))
+
+
+def test_killed_worker_trial_is_failed_by_the_heartbeat_on_postgresql(stores: Stores) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "mnist_reg.sweep",
+        "+technique=baseline",
+        *stores.overrides(),
+        "sweep.heartbeat_interval=1",
+        "sweep.grace_period=2",
+        "train.epochs=8",
+    ]
+    worker = subprocess.Popen(command, cwd=stores.root, stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "epoch 2/8" in line:
+            break
+    worker.kill()  # SIGKILL: no cleanup at all
+    worker.wait(timeout=30)
+    time.sleep(3)  # past the grace period
+
+    resumed = subprocess.run(command, cwd=stores.root, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    study = optuna.load_study(study_name="mnist-baseline", storage=stores.storage)
+    states = [t.state for t in study.trials]
+    assert states[0] == optuna.trial.TrialState.FAIL
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    client = MlflowClient(stores.tracking_uri)
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    children = [r for r in runs if r.data.tags.get("run_type") == "trial"]
+    killed = next(r for r in children if r.data.tags["trial_number"] == "0")
+    assert killed.info.status == "KILLED"
+    assert killed.data.tags["trial_state"] == "FAIL"
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
