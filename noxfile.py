@@ -101,8 +101,15 @@ def smoke(session: nox.Session) -> None:
             session.error("no Keras Tuner project folder under mlruns/keras_tuner")
 
 
+BENCHMARKS = ["startup", "trial_overhead", "determinism", "trial_memory", "storage_overhead"]
+
+
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (minutes): a tracked trial against the article's plain model.fit."""
-    session.install("-e", ".")
-    session.run("python", "benchmarks/trial_overhead.py", *session.posargs)
+    """Benchmarks (an hour or more; results in benchmarks/results/). Name some to run only
+    those: ``nox -s bench -- startup determinism``. storage_overhead's PostgreSQL half needs
+    ``bash .ci/postgres.sh``; without it, run ``python benchmarks/storage_overhead.py
+    --stores sqlite``."""
+    session.install("-e", ".[postgres]")
+    for name in session.posargs or BENCHMARKS:
+        session.run("python", f"benchmarks/{name}.py")
