@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig
+from tensorflow.python.framework import ops as tf_ops
 
 from mnist_reg.augmentation import training_dataset
 from mnist_reg.model import build_model, compile_model
@@ -64,10 +65,26 @@ class TestResult:
 
 def fresh_session() -> None:
     """Before each trial or repeat of a long-running process: drop the previous model's
-    graph and layers and collect them. (glibc's ``malloc_trim`` after this was measured
-    and did not lower the resident size: benchmarks/results/trial_memory.md.)"""
+    graph and layers and collect them.
+
+    ``clear_session`` alone leaves every earlier trial's traced training graph alive:
+    TensorFlow registers a gradient for each ``tf.custom_gradient`` op it traces, under a
+    unique ``CustomGradient-<uid>`` name, in a process-wide registry it never prunes, and
+    each entry's closure holds its graph (about 10 MB a trial here). Those graphs are never
+    traced again, so their entries go too (benchmarks/results/trial_memory.md).
+    """
     keras.backend.clear_session()
+    _forget_custom_gradients()
     gc.collect()
+
+
+def _forget_custom_gradients() -> None:
+    # A private registry: if a TensorFlow release moves it, this does nothing, and the
+    # test of fresh_session (tests/test_training.py) says so.
+    registry = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
+    if isinstance(registry, dict):
+        for name in [k for k in registry if str(k).startswith("CustomGradient-")]:
+            del registry[name]
 
 
 def progress_bar_verbosity(setting: str) -> int:
