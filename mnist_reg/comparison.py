@@ -195,7 +195,9 @@ def add_tests(comparison: Comparison, explicit_baseline: str | None) -> None:
         baseline = _baseline_for(row, table, explicit_baseline)
         ours = comparison.per_seed.get(row["study"], [])
         theirs = comparison.per_seed.get(baseline or "", [])
-        if row["technique"] == "baseline" and not explicit_baseline:
+        if row["study"] == explicit_baseline or (
+            row["technique"] == "baseline" and not explicit_baseline
+        ):
             table.at[index, "verdict"] = "baseline"
         elif len(ours) < 2:
             table.at[index, "verdict"] = "no seed repeats: the best trial's test accuracy alone"

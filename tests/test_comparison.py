@@ -127,6 +127,12 @@ def test_each_technique_is_tested_against_the_baseline_on_the_same_data(
     assert rows["mnist-dropout"]["mdd"] > 0
 
 
+def test_a_named_baseline_is_labelled_baseline_not_untested(runs: pd.DataFrame) -> None:
+    rows = by_study(compare_runs(runs, CompareConfig(baseline="mnist-baseline")).table)
+    assert rows["mnist-baseline"]["verdict"] == "baseline"
+    assert rows["mnist-dropout"]["baseline"] == "mnist-baseline"
+
+
 def test_filters_by_study_pattern_and_date(runs: pd.DataFrame) -> None:
     only = compare_runs(runs, CompareConfig(studies=["small-*"])).table
     assert sorted(only["study"]) == ["small-baseline", "small-l2"]
