@@ -124,6 +124,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
                 catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
                 callbacks=[progress.trial_ended, budget],
             )
+        _say_who_holds_the_rest(study, target, cfg.sweep.grace_period, budget)
         table = trials_table(study)
         best = best_trial(study)
         tracker.log_sweep_summary(
@@ -135,6 +136,26 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             name,
         )
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def _say_who_holds_the_rest(
+    study: optuna.Study, target: int, grace_period: int, budget: EpochBudget
+) -> None:
+    """A worker that stops short of the target says why: other workers hold the slots."""
+    finished = finished_count(study)
+    running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+    if finished >= target or running == 0 or budget.spent(study):
+        return
+    log.info(
+        "study %s: %d of %d trials finished; the other %d are RUNNING in other workers. "
+        "A worker killed less than sweep.grace_period=%d s ago holds its trial until then: "
+        "run the same command again after that to replace it",
+        study.study_name,
+        finished,
+        target,
+        running,
+        grace_period,
+    )
 
 
 def print_outcome(outcome: SweepOutcome) -> None:

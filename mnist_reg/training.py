@@ -6,6 +6,8 @@ the test set is touched once, after training, by :func:`evaluate_on_test`.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import math
 import sys
@@ -71,11 +73,22 @@ def fresh_session() -> None:
     TensorFlow registers a gradient for each ``tf.custom_gradient`` op it traces, under a
     unique ``CustomGradient-<uid>`` name, in a process-wide registry it never prunes, and
     each entry's closure holds its graph (about 10 MB a trial here). Those graphs are never
-    traced again, so their entries go too (benchmarks/results/trial_memory.md).
+    traced again, so their entries go too. glibc then returns the freed pages to the system
+    (``malloc_trim``), which keeps the resident size flat (benchmarks/results/trial_memory.md).
     """
     keras.backend.clear_session()
     _forget_custom_gradients()
     gc.collect()
+    _trim_malloc()
+
+
+def _trim_malloc() -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return
+    trim(0)
 
 
 def _forget_custom_gradients() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import tiny_overrides
+from tests.conftest import Compose, tiny_overrides
 from tests.workers import check_shared_study, run_workers
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
@@ -31,3 +32,22 @@ def test_workers_on_one_fresh_store_share_the_study_exactly(
         n_trials,
         "mnist-reg",
     )
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")  # the ask() below
+def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
+    compose_cfg: Compose, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mnist_reg.study import open_study
+    from mnist_reg.sweep_runner import run_sweep
+    from mnist_reg.worker_lock import StorageLock
+
+    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
+    storage = f"sqlite:///{tmp_path}/mlruns/optuna.db"
+    study = open_study(cfg, StorageLock(storage))
+    study.ask()  # another worker's trial, RUNNING (its heartbeat is fresh)
+    with caplog.at_level(logging.INFO, logger="mnist_reg"):
+        outcome = run_sweep(cfg)
+    assert outcome.trials_run == 0
+    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    assert "the other 1 are RUNNING in other workers" in caplog.text
