@@ -51,3 +51,45 @@ def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
     assert outcome.trials_run == 0
     assert [t.state.name for t in study.trials] == ["RUNNING"]
     assert "the other 1 are RUNNING in other workers" in caplog.text
+
+
+def test_a_dataset_row_another_worker_just_inserted_is_not_a_failed_trial(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers' first trials log the same dataset at once; MLflow's get-or-create is
+    not atomic, and the loser's insert fails. Seen with 2 workers on a fresh store."""
+    import mlflow
+    import numpy as np
+    from mlflow.exceptions import MlflowException
+
+    from mnist_reg.splits import Splits
+    from mnist_reg.tracking.runs import Tracker
+
+    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path))
+    tracker = Tracker(cfg.mlflow)
+    images, labels = np.zeros((4, 28, 28, 1), np.float32), np.arange(4, dtype=np.int32)
+    index = np.arange(4)
+    splits = Splits(images, labels, images, labels, images, labels, index, index)
+    real_log_input = mlflow.log_input
+    raced: list[str] = []
+
+    def loses_the_race_once(dataset: object, context: str | None = None, **kw: object) -> None:
+        if context not in raced:
+            raced.append(str(context))
+            raise MlflowException(
+                "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, "
+                "datasets.name, datasets.digest"
+            )
+        real_log_input(dataset, context=context, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mlflow, "log_input", loses_the_race_once)
+    with mlflow.start_run(experiment_id=tracker.experiment_id) as run:
+        tracker.log_datasets(splits, "mnist")
+    inputs = mlflow.MlflowClient(tracker.uri).get_run(run.info.run_id).inputs
+    assert inputs is not None
+    assert sorted(d.dataset.name for d in inputs.dataset_inputs) == [
+        "mnist-test",
+        "mnist-training",
+        "mnist-validation",
+    ]
+    assert raced == ["training", "validation", "test"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,24 @@ class EpochMetricsLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
         mlflow.log_metrics(metrics, step=epoch)
+
+
+# What the stores say when two workers insert the same row at once (SQLite, PostgreSQL).
+_DUPLICATE_ROW = ("UNIQUE constraint failed", "duplicate key value", "UniqueViolation")
+
+
+def _log_input(data: Any, context: str, attempts: int = 3) -> None:
+    """``mlflow.log_input``, retried when another worker created the same dataset row
+    between MLflow's lookup and its insert (its get-or-create is not atomic); the retry's
+    lookup then finds the row."""
+    for attempt in range(1, attempts + 1):
+        try:
+            mlflow.log_input(data, context=context)
+            return
+        except MlflowException as error:
+            if attempt == attempts or not any(s in str(error) for s in _DUPLICATE_ROW):
+                raise
+            time.sleep(0.2 * attempt)
 
 
 class Tracker:
@@ -143,7 +162,7 @@ class Tracker:
                 self._digests[context] = digest.hexdigest()[:12]
             name = f"{dataset}-{context}"
             data = from_numpy(x, targets=y, name=name, digest=self._digests[context])
-            mlflow.log_input(data, context=context)
+            _log_input(data, context)
 
     def log_training(
         self, history: dict[str, list[float]], metrics: dict[str, float], summary: str
