@@ -147,7 +147,7 @@ def _say_who_holds_the_rest(
     if finished >= target or running == 0 or budget.spent(study):
         return
     log.info(
-        "study %s: %d of %d trials finished; the other %d are RUNNING in other workers. "
+        "study %s: %d of %d trials finished, %d still RUNNING in other workers. "
         "A worker killed less than sweep.grace_period=%d s ago holds its trial until then: "
         "run the same command again after that to replace it",
         study.study_name,

@@ -50,7 +50,7 @@ def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
         outcome = run_sweep(cfg)
     assert outcome.trials_run == 0
     assert [t.state.name for t in study.trials] == ["RUNNING"]
-    assert "the other 1 are RUNNING in other workers" in caplog.text
+    assert "0 of 1 trials finished, 1 still RUNNING in other workers" in caplog.text
 
 
 def test_a_dataset_row_another_worker_just_inserted_is_not_a_failed_trial(
