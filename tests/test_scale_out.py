@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import TINY
 from tests.servers import NoPostgres, fresh_databases, mlflow_server
-from tests.workers import check_shared_study, run_workers
+from tests.workers import check_shared_study, kill_mid_trial, run_workers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
@@ -86,13 +86,7 @@ def test_killed_worker_trial_is_failed_by_the_heartbeat_on_postgresql(stores: St
         "sweep.grace_period=2",
         "train.epochs=8",
     ]
-    worker = subprocess.Popen(command, cwd=stores.root, stdout=subprocess.PIPE, text=True)
-    assert worker.stdout is not None
-    for line in worker.stdout:
-        if "epoch 2/8" in line:
-            break
-    worker.kill()  # SIGKILL: no cleanup at all
-    worker.wait(timeout=30)
+    kill_mid_trial(command, stores.root)
     time.sleep(3)  # past the grace period
 
     resumed = subprocess.run(command, cwd=stores.root, capture_output=True, text=True, timeout=600)

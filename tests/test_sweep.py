@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from mnist_reg.sweep_runner import SweepOutcome, run_sweep
 from mnist_reg.validation import validate
 from tests.conftest import Compose, tiny_overrides
+from tests.workers import kill_mid_trial
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
@@ -279,13 +280,7 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
         "sweep.grace_period=2",
         "train.epochs=8",
     ]
-    worker = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-    assert worker.stdout is not None
-    for line in worker.stdout:
-        if "epoch 2/8" in line:
-            break
-    worker.kill()  # SIGKILL: no cleanup at all
-    worker.wait(timeout=30)
+    kill_mid_trial(command, tmp_path)
     _, _, children = tracked_runs(tmp_path)
     assert [r.info.status for r in children] == ["RUNNING"]  # what kill -9 leaves behind
     time.sleep(3)  # past the grace period

@@ -34,6 +34,18 @@ def run_workers(
     return done
 
 
+def kill_mid_trial(command: list[str], cwd: Path) -> None:
+    """Start ``command`` (a sweep of 8-epoch trials), ``kill -9`` it in its first trial's
+    second epoch, and wait for it to be gone: what a lost machine leaves behind."""
+    worker = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "epoch 2/8" in line:
+            break
+    worker.kill()  # SIGKILL: no cleanup at all
+    worker.wait(timeout=30)
+
+
 def check_shared_study(
     storage: str, tracking_uri: str, study_name: str, n_trials: int, experiment: str
 ) -> None:
