@@ -1,8 +1,8 @@
 """The CNN of the TensorFlow MNIST tutorial, plus only the chosen technique's regularization.
 
 Conv32-Pool-Conv64-Pool-Conv64-Flatten-Dense64-Dense10: 93,322 parameters. Dropout and L2
-add no parameters; augmentation lives in the input pipeline (:mod:`mnist_reg.augmentation`),
-so the saved model is the plain CNN.
+add no parameters; augmentation runs in a model wrapped around the CNN for training only
+(:func:`mnist_reg.augmentation.augmenting`), so the saved model is the plain CNN.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ def build_model(technique: TechniqueConfig) -> keras.Sequential:
     )
 
 
-def compile_model(model: keras.Model, train: TrainConfig) -> None:
+def compile_model(
+    model: keras.Model, train: TrainConfig, optimizer: keras.optimizers.Optimizer | None = None
+) -> None:
+    """Adam and the article's loss; ``optimizer``: share another model's (the augmenting
+    model trains the CNN's weights with the CNN's optimizer, whose state is then saved with
+    the CNN)."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=train.learning_rate),
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate=train.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

@@ -21,7 +21,7 @@ import tensorflow as tf
 from omegaconf import DictConfig
 from tensorflow.python.framework import ops as tf_ops
 
-from mnist_reg.augmentation import training_dataset
+from mnist_reg.augmentation import augmenting, training_dataset
 from mnist_reg.model import build_model, compile_model
 from mnist_reg.splits import Splits
 
@@ -128,6 +128,9 @@ def train(
         with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model.load_weights(initial_weights)
+    trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
+    if trainee is not model:
+        compile_model(trainee, cfg.train, optimizer=model.optimizer)
     # A diverged run (NaN loss) stops at once instead of training on garbage.
     all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
     stopping = cfg.technique.early_stopping
@@ -142,14 +145,10 @@ def train(
         )
         all_callbacks.insert(0, early_stop)
     dataset = training_dataset(
-        splits.x_train,
-        splits.y_train,
-        cfg.train.batch_size,
-        cfg.train.seed,
-        cfg.technique.augmentation,
+        splits.x_train, splits.y_train, cfg.train.batch_size, cfg.train.seed
     )
     start = time.perf_counter()
-    history = model.fit(
+    history = trainee.fit(
         dataset,
         validation_data=(splits.x_val, splits.y_val),
         validation_batch_size=1024,

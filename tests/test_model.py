@@ -6,9 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_reg.augmentation import build_augmenter, is_active, training_dataset
-from mnist_reg.config import AugmentationConfig, DropoutConfig, L2Config, TechniqueConfig
-from mnist_reg.model import build_model
+from mnist_reg.augmentation import augmenting, build_augmenter, is_active, training_dataset
+from mnist_reg.config import (
+    AugmentationConfig,
+    DropoutConfig,
+    L2Config,
+    TechniqueConfig,
+    TrainConfig,
+)
+from mnist_reg.model import build_model, compile_model
 
 
 def test_baseline_is_the_articles_cnn_with_93322_parameters() -> None:
@@ -63,37 +69,63 @@ def test_no_flips_and_nothing_when_inactive() -> None:
     assert not is_active(AugmentationConfig())
 
 
-def test_training_batches_are_really_augmented_and_differ_by_epoch() -> None:
-    """The article's augmentation never ran; here the batches fit() consumes are changed."""
+class Recorder(keras.layers.Layer):
+    """Keeps the last training batch it was given: what the CNN really trained on."""
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        self.seen = self.add_weight(
+            shape=(64, 28, 28, 1), initializer="zeros", trainable=False, name="seen"
+        )
+
+    def call(self, images: object, training: bool = False) -> object:
+        if training:
+            self.seen.assign(images)
+        return images
+
+
+def trained_on(aug: AugmentationConfig, x: np.ndarray, seed: int = 0, epochs: int = 1) -> list:
+    """The batch the wrapped model trained on in each epoch (one batch of 64 per epoch)."""
+    keras.utils.set_random_seed(seed)
+    recorder = Recorder()
+    cnn = keras.Sequential(
+        [keras.Input((28, 28, 1)), recorder, keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
+    trainee = augmenting(cnn, aug, seed)
+    compile_model(trainee, TrainConfig())
+    dataset = training_dataset(x, np.zeros(len(x), dtype=np.int32), batch_size=64, seed=seed)
+    seen = []
+    for _ in range(epochs):
+        trainee.fit(dataset, epochs=1, shuffle=False, verbose=0)
+        seen.append(recorder.seen.numpy().copy())
+    return seen
+
+
+def test_the_cnn_really_trains_on_augmented_images_fresh_each_epoch() -> None:
+    """The article's augmentation never ran; here what fit() feeds the CNN is changed."""
     x = digit_like_images(64)
-    y = np.zeros(64, dtype=np.int32)
-    dataset = training_dataset(x, y, batch_size=64, seed=0, aug=AUGMENT)
-    first = next(iter(dataset))[0].numpy()
-    second = next(iter(dataset))[0].numpy()  # the next epoch
-    assert first.shape == x.shape
+    first, second = trained_on(AUGMENT, x, epochs=2)
     changed = np.abs(first - x).reshape(64, -1).max(axis=1) > 0.1
     assert changed.mean() > 0.9  # nearly every image transformed
     assert not np.allclose(first, second)  # fresh transforms every epoch
     assert abs(float(first.sum()) - float(x.sum())) / float(x.sum()) < 0.5  # not erased
 
-    plain = next(iter(training_dataset(x, y, 64, 0, AugmentationConfig())))[0].numpy()
+    (plain,) = trained_on(AugmentationConfig(), x)
     np.testing.assert_array_equal(plain, x)  # without augmentation: untouched
 
 
-def test_augmentation_is_off_outside_training() -> None:
+def test_augmentation_is_off_outside_training_and_the_cnn_is_shared() -> None:
     x = digit_like_images(8)
     augmenter = build_augmenter(AUGMENT, seed=0)
     np.testing.assert_array_equal(augmenter(x, training=False).numpy(), x)
+    cnn = build_model(TechniqueConfig(name="baseline"))
+    trainee = augmenting(cnn, AUGMENT, seed=0)
+    assert trainee.layers[-1] is cnn  # training the wrapper trains the logged CNN's weights
+    assert trainee.count_params() == cnn.count_params() == 93_322
+    np.testing.assert_allclose(trainee.predict(x, verbose=0), cnn.predict(x, verbose=0))
+    assert augmenting(cnn, AugmentationConfig(), seed=0) is cnn
 
 
 def test_augmented_batches_are_reproducible_from_the_seed() -> None:
-    x = digit_like_images(256)
-    y = np.zeros(256, dtype=np.int32)
-
-    def first_epoch(seed: int) -> np.ndarray:
-        keras.utils.set_random_seed(seed)
-        batches = training_dataset(x, y, batch_size=32, seed=seed, aug=AUGMENT)
-        return np.concatenate([images.numpy() for images, _ in batches])
-
-    np.testing.assert_array_equal(first_epoch(1), first_epoch(1))
-    assert not np.array_equal(first_epoch(1), first_epoch(2))
+    x = digit_like_images(64)
+    np.testing.assert_array_equal(trained_on(AUGMENT, x, seed=1)[0], trained_on(AUGMENT, x, 1)[0])
+    assert not np.array_equal(trained_on(AUGMENT, x, seed=1)[0], trained_on(AUGMENT, x, 2)[0])

@@ -1,0 +1,128 @@
+"""Headline: wall time until a sweep first reaches a validation accuracy, against Keras Tuner.
+
+    python benchmarks/time_to_accuracy.py --target 0.993 --epoch-budget 36
+
+Runs ``+technique=combined`` on the full training split (55,000 images, 5,000 held out)
+twice, one after the other, with the same budget of training epochs
+(``sweep.epoch_budget``): our Optuna search with the settings ``--ours`` gives (the ones the
+other benchmarks found best) and Keras Tuner's Hyperband with its defaults. The clock starts
+when the command starts; the time to the target is the MLflow timestamp of the first epoch
+whose ``val_accuracy`` reached it. A search stops once it has reached the target (it is
+interrupted like Ctrl-C), or at ``--max-minutes``. Writes
+``benchmarks/results/time_to_accuracy.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sweep_runs import REPO, tracking_uri, trial_runs
+
+RESULTS = Path(__file__).parent / "results" / "time_to_accuracy.md"
+OURS = ["sweep.sampler=tpe", "sweep.pruner=median"]
+KERAS_TUNER = ["sweep.backend=keras_tuner", "sweep.kt_algorithm=hyperband"]
+
+
+def first_reach(folder: Path, target: float) -> tuple[float | None, float, int]:
+    """(ms timestamp of the first epoch at or above ``target`` or None, the best validation
+    accuracy of any epoch so far, epochs logged so far)."""
+    from mlflow.tracking import MlflowClient
+
+    try:
+        runs = trial_runs(folder)
+    except Exception:  # nothing logged yet
+        return None, float("nan"), 0
+    client = MlflowClient(tracking_uri(folder))
+    first, best, epochs = None, float("nan"), 0
+    for run_id in runs["run_id"]:
+        for metric in client.get_metric_history(run_id, "val_accuracy"):
+            epochs += 1
+            best = metric.value if not best >= metric.value else best
+            if metric.value >= target and (first is None or metric.timestamp < first):
+                first = metric.timestamp
+    return first, best, epochs
+
+
+def search(name: str, folder: Path, overrides: list[str], target: float, limit: float) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    command = [sys.executable, "-m", "mnist_reg.sweep", *overrides, "train.progress_bar=off"]
+    started = time.time()
+    with (folder / "sweep.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=log)
+        reached = None
+        while process.poll() is None:
+            time.sleep(20)
+            reached = first_reach(folder, target)[0]
+            if reached is not None or time.time() - started > limit:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=300)
+    reached, best, epochs = first_reach(folder, target)
+    return {
+        "search": name,
+        "seconds": None if reached is None else reached / 1000 - started,
+        "best": best,
+        "epochs": epochs,
+        "wall": time.time() - started,
+        "command": " ".join(["python -m mnist_reg.sweep", *overrides]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=float, default=0.993)
+    parser.add_argument("--epoch-budget", type=int, default=36)
+    parser.add_argument("--epochs", type=int, default=9, help="most epochs a trial trains")
+    parser.add_argument("--max-minutes", type=float, default=40)
+    parser.add_argument("--ours", nargs="*", default=OURS, help="our search's overrides")
+    parser.add_argument("--keep", type=Path, help="keep each search's mlruns/ under this folder")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="time-to-accuracy-"))
+    common = [
+        "+technique=combined",
+        f"train.epochs={args.epochs}",
+        f"sweep.epoch_budget={args.epoch_budget}",
+        "sweep.n_trials=1000",
+        "mlflow.log_model=false",
+    ]
+    rows = [
+        search(name, root / name, [*common, *extra], args.target, args.max_minutes * 60)
+        for name, extra in (("ours", args.ours), ("keras-tuner-hyperband", KERAS_TUNER))
+    ]
+    lines = [
+        f"# Time to {args.target:.1%} validation accuracy: ours against Keras Tuner Hyperband "
+        "(measured)",
+        "",
+        f"`python benchmarks/time_to_accuracy.py --target {args.target} --epoch-budget "
+        f"{args.epoch_budget} --epochs {args.epochs}` on {platform.node()} "
+        f"({os.cpu_count()} CPUs): `+technique=combined`, the full training split, "
+        f"at most {args.epochs} epochs a trial and {args.epoch_budget} epochs a search, the "
+        "searches one after the other. A search stops when it first reaches the target or at "
+        f"{args.max_minutes:g} minutes.",
+        "",
+        "| search | time to target | best val. accuracy seen % | epochs trained | wall s "
+        "| command |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        reached = "not reached" if r["seconds"] is None else f"{r['seconds']:.0f} s"
+        lines.append(
+            f"| {r['search']} | {reached} | {r['best'] * 100:.2f} | {r['epochs']} "
+            f"| {r['wall']:.0f} | `{r['command']}` |"
+        )
+    lines.append("")
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
