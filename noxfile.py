@@ -101,12 +101,21 @@ def smoke(session: nox.Session) -> None:
             session.error("no Keras Tuner project folder under mlruns/keras_tuner")
 
 
-BENCHMARKS = ["startup", "trial_overhead", "determinism", "trial_memory", "storage_overhead"]
+BENCHMARKS = [
+    "startup",
+    "trial_overhead",
+    "input_pipeline",
+    "determinism",
+    "trial_memory",
+    "storage_overhead",
+    "pruning",
+    "time_to_accuracy",
+]
 
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (an hour or more; results in benchmarks/results/). Name some to run only
+    """Benchmarks (several hours on 2 cores; results in benchmarks/results/). Name some to run only
     those: ``nox -s bench -- startup determinism``. storage_overhead's PostgreSQL half needs
     ``bash .ci/postgres.sh``; without it, run ``python benchmarks/storage_overhead.py
     --stores sqlite``."""

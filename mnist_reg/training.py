@@ -75,11 +75,26 @@ def fresh_session() -> None:
     each entry's closure holds its graph (about 10 MB a trial here). Those graphs are never
     traced again, so their entries go too. glibc then returns the freed pages to the system
     (``malloc_trim``), which keeps the resident size flat (benchmarks/results/trial_memory.md).
+
+    The first call also moves everything still alive (modules, data, stores: about half a
+    million objects once TensorFlow and MLflow are imported) into the collector's permanent
+    generation (``gc.freeze``), so that this collection, and every automatic one during
+    training, walks only what trials made since: 0.02 s instead of 0.3 s per collection here.
     """
-    keras.backend.clear_session()
     _forget_custom_gradients()
-    gc.collect()
+    keras.backend.clear_session(free_memory=True)  # collects garbage
+    _freeze_survivors_once()
     _trim_malloc()
+
+
+_frozen = False
+
+
+def _freeze_survivors_once() -> None:
+    global _frozen
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
 
 
 def _trim_malloc() -> None:
