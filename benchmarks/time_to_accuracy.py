@@ -7,23 +7,25 @@ twice, one after the other, with the same budget of training epochs
 (``sweep.epoch_budget``): our Optuna search with the settings ``--ours`` gives (the ones the
 other benchmarks found best) and Keras Tuner's Hyperband with its defaults. The clock starts
 when the command starts; the time to the target is the MLflow timestamp of the first epoch
-whose ``val_accuracy`` reached it. A search stops once it has reached the target (it is
-interrupted like Ctrl-C), or at ``--max-minutes``. Writes
+whose ``val_accuracy`` reached it, in any trial (pruned ones too: the epoch was trained and
+its weights existed). A search stops once it has reached the target (it is interrupted
+like Ctrl-C), or at ``--max-minutes``. Writes
 ``benchmarks/results/time_to_accuracy.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from mlflow.tracking import MlflowClient
 from sweep_runs import REPO, tracking_uri, trial_runs
 
 RESULTS = Path(__file__).parent / "results" / "time_to_accuracy.md"
@@ -34,21 +36,21 @@ KERAS_TUNER = ["sweep.backend=keras_tuner", "sweep.kt_algorithm=hyperband"]
 def first_reach(folder: Path, target: float) -> tuple[float | None, float, int]:
     """(ms timestamp of the first epoch at or above ``target`` or None, the best validation
     accuracy of any epoch so far, epochs logged so far)."""
-    from mlflow.tracking import MlflowClient
-
+    first, best, epochs = None, float("-inf"), 0
     try:
         runs = trial_runs(folder)
-    except Exception:  # nothing logged yet
+        client = MlflowClient(tracking_uri(folder))
+        histories = [client.get_metric_history(r, "val_accuracy") for r in runs["run_id"]]
+    except Exception:  # nothing logged yet, or the store busy: ask again at the next poll
         return None, float("nan"), 0
-    client = MlflowClient(tracking_uri(folder))
-    first, best, epochs = None, float("nan"), 0
-    for run_id in runs["run_id"]:
-        for metric in client.get_metric_history(run_id, "val_accuracy"):
+    for history in histories:
+        for metric in history:
             epochs += 1
-            best = metric.value if not best >= metric.value else best
+            if math.isfinite(metric.value):
+                best = max(best, metric.value)
             if metric.value >= target and (first is None or metric.timestamp < first):
                 first = metric.timestamp
-    return first, best, epochs
+    return first, best if epochs else float("nan"), epochs
 
 
 def search(name: str, folder: Path, overrides: list[str], target: float, limit: float) -> dict:
@@ -56,16 +58,27 @@ def search(name: str, folder: Path, overrides: list[str], target: float, limit: 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
     env.pop("MLFLOW_TRACKING_URI", None)
     command = [sys.executable, "-m", "mnist_reg.sweep", *overrides, "train.progress_bar=off"]
+    # The polls below read the tracking store while the sweep writes it: create it first, so
+    # that they do not race the sweep through MLflow's schema migrations.
+    (folder / "mlruns").mkdir(exist_ok=True)
+    MlflowClient(tracking_uri(folder)).search_experiments()
     started = time.time()
     with (folder / "sweep.log").open("w") as log:
         process = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=log)
-        reached = None
-        while process.poll() is None:
-            time.sleep(20)
-            reached = first_reach(folder, target)[0]
-            if reached is not None or time.time() - started > limit:
-                process.send_signal(signal.SIGINT)
-                process.wait(timeout=300)
+        try:
+            while process.poll() is None:
+                time.sleep(20)
+                reached = first_reach(folder, target)[0]
+                if reached is not None or time.time() - started > limit:
+                    # the CLI treats SIGTERM as Ctrl-C: the running trial is recorded as
+                    # failed and the runs are closed (SIGINT may be ignored in a background
+                    # job)
+                    process.terminate()
+                    process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     reached, best, epochs = first_reach(folder, target)
     return {
         "search": name,
@@ -85,9 +98,12 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=40)
     parser.add_argument("--ours", nargs="*", default=OURS, help="our search's overrides")
     parser.add_argument("--keep", type=Path, help="keep each search's mlruns/ under this folder")
+    parser.add_argument("--train-size", type=int, help="a training subset (to try the script)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="time-to-accuracy-"))
+    subset = [] if args.train_size is None else [f"data.train_size={args.train_size}"]
     common = [
+        *subset,
         "+technique=combined",
         f"train.epochs={args.epochs}",
         f"sweep.epoch_budget={args.epoch_budget}",

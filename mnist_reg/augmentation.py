@@ -10,7 +10,9 @@ Inside the model rather than mapped over the ``tf.data`` batches: on 2 CPU cores
 sequential map made an augmentation trial 1.56 times slower than a baseline trial, the
 layers in the training step 1.18 times (benchmarks/results/input_pipeline.md). A parallel map
 was as fast, but its batches would draw from the layers' random state in no fixed order,
-and a trial could not be re-run from its seed.
+and a trial could not be re-run from its seed. On a GPU, Keras compiles a model with XLA
+only when all its layers support it, and the random layers do not: augmentation trials then
+train without XLA (on the CPU, Keras never uses XLA unasked).
 """
 
 from __future__ import annotations

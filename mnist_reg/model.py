@@ -50,7 +50,9 @@ def compile_model(
     model trains the CNN's weights with the CNN's optimizer, whose state is then saved with
     the CNN)."""
     model.compile(
-        optimizer=optimizer or keras.optimizers.Adam(learning_rate=train.learning_rate),
+        optimizer=optimizer
+        if optimizer is not None
+        else keras.optimizers.Adam(learning_rate=train.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
