@@ -101,6 +101,8 @@ def main() -> None:
         return
     import tensorflow as tf
 
+    from mnist_reg.report import markdown_table
+
     results: dict[str, dict[str, list[float]]] = {}
     cpu: dict[str, dict[str, list[float]]] = {}
     for name in args.threads:
@@ -125,20 +127,27 @@ def main() -> None:
         "(0: TensorFlow's choice). Images per CPU-second (all the process's threads) is "
         "steadier than wall time on a shared host.",
         "",
-        "| threads | variant | median images/s | runs | baseline / variant "
-        "| images per CPU-s | baseline / variant, CPU |",
-        "|---|---|---|---|---|---|---|",
     ]
+    table = []
     for name, rates in results.items():
         base = statistics.median(rates["baseline"])
         cpu_base = statistics.median(cpu[name]["baseline"])
         for variant, runs in rates.items():
             median = statistics.median(runs)
             cpu_median = statistics.median(cpu[name][variant])
-            lines.append(
-                f"| {name} | {variant} | {median:.0f} | {', '.join(f'{r:.0f}' for r in runs)} "
-                f"| {base / median:.2f} | {cpu_median:.0f} | {cpu_base / cpu_median:.2f} |"
+            table.append(
+                [
+                    name,
+                    variant,
+                    f"{median:.0f}",
+                    ", ".join(f"{r:.0f}" for r in runs),
+                    f"{base / median:.2f}",
+                    f"{cpu_median:.0f}",
+                    f"{cpu_base / cpu_median:.2f}",
+                ]
             )
+    header = ["threads", "variant", "median images/s", "runs", "baseline / variant"]
+    lines += markdown_table([*header, "images per CPU-s", "baseline / variant, CPU"], table)
     lines.append("")
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))

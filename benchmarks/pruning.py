@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sweep_runs import run_sweep, trial_runs
 
+from mnist_reg.report import markdown_table
 from mnist_reg.search_curves import summarize
 
 RESULTS = Path(__file__).parent / "results" / "pruning.md"
@@ -60,20 +61,29 @@ def main() -> None:
         f"{args.train_size:,} training and 5,000 validation images, the sweeps one after "
         "the other in fresh processes. Wall: the whole command; fit: the trials' `fit` time.",
         "",
-        "| pruner | best val. accuracy % | complete | pruned | epochs | epochs / unpruned "
-        "| best - unpruned (points) | fit s | wall s |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    table = []
     for r in rows:
         ratio = diff = "-"
         if reference is not None:
             ratio = f"{r['epochs_spent'] / reference['epochs_spent']:.2f}"
             diff = f"{(r['best_val_accuracy'] - reference['best_val_accuracy']) * 100:+.2f}"
-        lines.append(
-            f"| {r['pruner']} | {r['best_val_accuracy'] * 100:.2f} | {r['complete']} "
-            f"| {r['pruned']} | {r['epochs_spent']} | {ratio} | {diff} "
-            f"| {r['fit_seconds']:.0f} | {r['command_seconds']:.0f} |"
+        table.append(
+            [
+                r["pruner"],
+                f"{r['best_val_accuracy'] * 100:.2f}",
+                str(r["complete"]),
+                str(r["pruned"]),
+                str(r["epochs_spent"]),
+                ratio,
+                diff,
+                f"{r['fit_seconds']:.0f}",
+                f"{r['command_seconds']:.0f}",
+            ]
         )
+    header = ["pruner", "best val. accuracy %", "complete", "pruned", "epochs"]
+    header += ["epochs / unpruned", "best - unpruned (points)", "fit s", "wall s"]
+    lines += markdown_table(header, table)
     lines.append("")
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))

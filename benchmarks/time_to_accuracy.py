@@ -28,6 +28,8 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 from sweep_runs import REPO, tracking_uri, trial_runs
 
+from mnist_reg.report import markdown_table
+
 RESULTS = Path(__file__).parent / "results" / "time_to_accuracy.md"
 OURS = ["sweep.sampler=tpe", "sweep.pruner=median"]
 KERAS_TUNER = ["sweep.backend=keras_tuner", "sweep.kt_algorithm=hyperband"]
@@ -119,22 +121,27 @@ def main() -> None:
         "(measured)",
         "",
         f"`python benchmarks/time_to_accuracy.py --target {args.target} --epoch-budget "
-        f"{args.epoch_budget} --epochs {args.epochs}` on {platform.node()} "
+        f"{args.epoch_budget} --epochs {args.epochs} --max-minutes {args.max_minutes:g} "
+        f"--ours {' '.join(args.ours)}` on {platform.node()} "
         f"({os.cpu_count()} CPUs): `+technique=combined`, the full training split, "
         f"at most {args.epochs} epochs a trial and {args.epoch_budget} epochs a search, the "
         "searches one after the other. A search stops when it first reaches the target or at "
         f"{args.max_minutes:g} minutes.",
         "",
-        "| search | time to target | best val. accuracy seen % | epochs trained | wall s "
-        "| command |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        reached = "not reached" if r["seconds"] is None else f"{r['seconds']:.0f} s"
-        lines.append(
-            f"| {r['search']} | {reached} | {r['best'] * 100:.2f} | {r['epochs']} "
-            f"| {r['wall']:.0f} | `{r['command']}` |"
-        )
+    table = [
+        [
+            r["search"],
+            "not reached" if r["seconds"] is None else f"{r['seconds']:.0f} s",
+            f"{r['best'] * 100:.2f}",
+            str(r["epochs"]),
+            f"{r['wall']:.0f}",
+            f"`{r['command']}`",
+        ]
+        for r in rows
+    ]
+    header = ["search", "time to target", "best val. accuracy seen %", "epochs trained"]
+    lines += markdown_table([*header, "wall s", "command"], table)
     lines.append("")
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
