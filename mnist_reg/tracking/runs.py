@@ -224,7 +224,11 @@ class Tracker:
         )
         parent = self.client.get_run(parent_run_id)
         for stale in [k for k in parent.data.tags if k.startswith("best.")]:
-            self.client.delete_tag(parent_run_id, stale)  # an earlier best's parameters
+            try:
+                self.client.delete_tag(parent_run_id, stale)  # an earlier best's parameters
+            except MlflowException as error:  # another worker's summary removed it first
+                if "No tag with name" not in str(error):
+                    raise
         mlflow.set_tags({f"best.{k}": str(v) for k, v in best["params"].items()})
         for run in self.child_runs(parent_run_id):
             if run.data.tags.get("run_type") != "trial":  # repeats share the parent
