@@ -344,3 +344,24 @@ def test_a_study_made_afresh_gets_a_new_parent_run(compose_cfg: Compose, tmp_pat
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {
         p.info.run_id for p in parents
     }
+
+
+def test_a_stale_best_tag_another_worker_deleted_first_is_not_an_error(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    overrides = ["+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1"]
+    assert sweep(compose_cfg(*overrides)).best is not None  # tags the parent run best.*
+    real_delete = MlflowClient.delete_tag
+
+    def deleted_by_another_worker_first(self: MlflowClient, run_id: str, key: str) -> None:
+        real_delete(self, run_id, key)  # the other worker's summary wins the race
+        real_delete(self, run_id, key)  # ours then finds the tag gone
+
+    monkeypatch.setattr(MlflowClient, "delete_tag", deleted_by_another_worker_first)
+    again = sweep(compose_cfg(*overrides, "sweep.n_trials=2"))  # its summary rewrites best.*
+    assert again.trials_run == 1 and again.best is not None
+    _, parents, _ = tracked_runs(tmp_path)
+    tags = parents[0].data.tags
+    assert {k: v for k, v in tags.items() if k.startswith("best.")} == {
+        f"best.{k}": str(v) for k, v in again.best.params.items()
+    }
