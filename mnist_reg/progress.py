@@ -78,10 +78,13 @@ class SweepProgress:
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             self.finished += 1
         value = f"{trial.value:.4f}" if trial.value is not None else "-"
+        # A complete trial's value is its kept epoch's; a pruned trial's, its last epoch's.
+        what = "last val_accuracy" if trial.state.name == "PRUNED" else "val_accuracy"
         log.info(
-            "trial %d %s: best val_accuracy %s, %d epochs (%d of %d finished, %s elapsed)",
+            "trial %d %s: %s %s, %d epochs (%d of %d finished, %s elapsed)",
             trial.number,
             trial.state.name,
+            what,
             value,
             self.trial_epoch,
             self.finished,

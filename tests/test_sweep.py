@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -156,11 +157,18 @@ def test_resume_runs_only_missing_trials_under_the_same_parent(
 
 
 def test_pruned_trial_is_a_finished_run_tagged_pruned(
-    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    compose_cfg: Compose,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: self.number == 1)
     overrides = ["+technique=l2", *tiny_overrides(tmp_path), "train.epochs=2"]
-    outcome = sweep(compose_cfg(*overrides))
+    with caplog.at_level(logging.INFO, logger="mnist_reg"):
+        outcome = sweep(compose_cfg(*overrides))
+    ended = [m for m in caplog.messages if m.startswith("trial ") and " epochs (" in m]
+    assert ended[0].startswith("trial 0 COMPLETE: val_accuracy ")
+    assert ended[1].startswith("trial 1 PRUNED: last val_accuracy ")  # not its "best"
     states = [t.state for t in load_study(tmp_path, "mnist-l2").trials]
     assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
     _, _, children = tracked_runs(tmp_path)
