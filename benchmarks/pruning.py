@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,13 +31,21 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--train-size", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=9, help="most epochs a trial trains")
-    parser.add_argument("--pruners", nargs="*", default=["median", "hyperband", "none"])
+    parser.add_argument(
+        "--pruners",
+        nargs="*",
+        default=["median", "hyperband", "none"],
+        help="arms; an arm may add Hydra overrides: median:sweep.n_warmup_epochs=2",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", type=Path, help="keep each sweep's mlruns/ under this folder")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="pruning-"))
     rows = []
-    for pruner in args.pruners:
-        folder = root / pruner
+    for arm in args.pruners:
+        pruner, *extra = arm.split(":")
+        label = arm.replace(":", " ").replace(",", " ")
+        folder = root / arm.replace(":", "_").replace(",", "_").replace("=", "-")
         overrides = [
             "+technique=combined",
             f"data.train_size={args.train_size}",
@@ -45,17 +54,18 @@ def main() -> None:
             f"sweep.pruner={pruner}",
             f"sweep.study_name=pruning-{pruner}",
             "mlflow.log_model=false",
+            *(o for group in extra for o in group.split(",")),
         ]
-        wall = run_sweep(folder, overrides, root / f"{pruner}.log")
+        wall = run_sweep(folder, overrides, folder.with_suffix(".log"))
         row = summarize(trial_runs(folder), 10**9, []).iloc[0].to_dict()
-        rows.append({"pruner": pruner, "command_seconds": wall, **row})
-        print(pruner, {k: row[k] for k in ("best_val_accuracy", "epochs_spent", "pruned")})
+        rows.append({"pruner": label, "command_seconds": wall, **row})
+        print(label, {k: row[k] for k in ("best_val_accuracy", "epochs_spent", "pruned")})
     reference = next((r for r in rows if r["pruner"] == "none"), None)
     lines = [
         "# Pruning: epochs, wall time and the best validation accuracy reached (measured)",
         "",
-        f"`python benchmarks/pruning.py --trials {args.trials} --train-size {args.train_size} "
-        f"--epochs {args.epochs}` on {platform.node()} ({os.cpu_count()} CPUs): one "
+        f"`python benchmarks/pruning.py {' '.join(sys.argv[1:])}` on {platform.node()} "
+        f"({os.cpu_count()} CPUs): one "
         f"`+technique=combined` sweep of {args.trials} trials per pruner (TPE, sampler seed 0, "
         f"5 start-up trials, at most {args.epochs} epochs a trial, early stopping searched), "
         f"{args.train_size:,} training and 5,000 validation images, the sweeps one after "
@@ -85,7 +95,7 @@ def main() -> None:
     header += ["epochs / unpruned", "best - unpruned (points)", "fit s", "wall s"]
     lines += markdown_table(header, table)
     lines.append("")
-    RESULTS.write_text("\n".join(lines))
+    args.output.write_text("\n".join(lines))
     print("\n".join(lines))
 
 
