@@ -19,6 +19,7 @@ import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
+from mnist_reg import malloc
 from mnist_reg.kt_project import ProjectState, project_dir
 from mnist_reg.preflight import check_stores
 from mnist_reg.search_space import flat_params, with_values
@@ -121,6 +122,7 @@ def run_repeats(cfg: DictConfig) -> RepeatOutcome:
     repeat_cfg = with_values(cfg, plan.values)
     key = repeat_key(repeat_cfg)
 
+    malloc.limit_arenas()  # before TensorFlow's threads: keeps a long run's memory flat
     # heavy imports only once the plan stands
     from mnist_reg.progress import EpochProgress, SweepProgress
     from mnist_reg.splits import load_splits

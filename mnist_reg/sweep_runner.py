@@ -12,6 +12,7 @@ import optuna
 import pandas as pd
 from omegaconf import DictConfig
 
+from mnist_reg import malloc
 from mnist_reg.preflight import check_stores, check_writable_folder
 from mnist_reg.search_space import flat_params
 from mnist_reg.study import (
@@ -50,6 +51,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     # so they land in the sweep's log file too.
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
+    malloc.limit_arenas()  # before TensorFlow's threads: keeps a long sweep's memory flat
     cfg = copy.deepcopy(cfg)
     cfg.sweep.study_name = study_name(cfg)
     name = cfg.sweep.study_name

@@ -6,8 +6,6 @@ the test set is touched once, after training, by :func:`evaluate_on_test`.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 import sys
 import time
@@ -20,6 +18,7 @@ import tensorflow as tf
 from omegaconf import DictConfig
 from tensorflow.python.framework import ops as tf_ops
 
+from mnist_reg import malloc
 from mnist_reg.augmentation import augmenting, training_dataset
 from mnist_reg.model import build_model, compile_model
 from mnist_reg.splits import Splits
@@ -81,16 +80,7 @@ def fresh_session() -> None:
     """
     _forget_custom_gradients()
     keras.backend.clear_session(free_memory=True)  # collects garbage
-    _trim_malloc()
-
-
-def _trim_malloc() -> None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return
-    trim(0)
+    malloc.trim()
 
 
 def _forget_custom_gradients() -> None:
