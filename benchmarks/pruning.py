@@ -56,7 +56,7 @@ def main() -> None:
             "mlflow.log_model=false",
             *(o for group in extra for o in group.split(",")),
         ]
-        wall = run_sweep(folder, overrides, folder.with_suffix(".log"))
+        wall = run_sweep(folder, overrides, root / f"{folder.name}.log")
         row = summarize(trial_runs(folder), 10**9, []).iloc[0].to_dict()
         rows.append({"pruner": label, "command_seconds": wall, **row})
         print(label, {k: row[k] for k in ("best_val_accuracy", "epochs_spent", "pruned")})
