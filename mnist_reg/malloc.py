@@ -5,38 +5,101 @@ TensorFlow starts many threads. Each arena keeps the freed memory of earlier tri
 fragmented in its own heap, so a long sweep's resident size crept up by about 10 MB a trial
 even with every trial's objects collected. Two arenas per core keep it flat, and what they
 cost in wall time was within the noise of the 2-core host it was measured on (figure 4 in
-benchmarks/RESULTS.md). Elsewhere than glibc on Linux both functions do nothing.
+benchmarks/RESULTS.md). Elsewhere than glibc on Linux these functions do nothing.
+
+The cap is process-wide, and it only works early: glibc fixes its arena limit for good once
+a process has more than eight arenas (on 64-bit), which one TensorFlow training in the same
+process is enough for. ``run_sweep`` and ``run_repeats`` set it before they import
+TensorFlow; in a notebook that has trained already, it is refused with a warning (set
+``MALLOC_ARENA_MAX`` before Python starts instead).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
+import logging
 import os
+import tempfile
+
+log = logging.getLogger(__name__)
 
 ARENAS_PER_CORE = 2
 _M_ARENA_MAX = -8  # from glibc's malloc.h
+# glibc decides its arena limit once the process has more than this many arenas (its
+# arena_test, 8 on 64-bit); after that mallopt(M_ARENA_MAX) no longer changes anything
+_LIMIT_FIXED_AFTER = 8
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
         return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    wanted = ("mallopt", "malloc_trim", "malloc_info", "fopen", "fclose")
+    if not all(hasattr(libc, name) for name in wanted):
+        return None
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    return libc
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def arenas_in_use() -> int | None:
+    """How many malloc arenas the process has (glibc's ``malloc_info`` report), or None
+    where that cannot be asked."""
+    libc = _libc()
+    if libc is None:
+        return None
+    with tempfile.NamedTemporaryFile("r", prefix="malloc-info-", suffix=".xml") as report:
+        stream = libc.fopen(report.name.encode(), b"w")
+        if not stream:
+            return None
+        try:
+            libc.malloc_info(0, stream)
+        finally:
+            libc.fclose(stream)
+        return report.read().count("<heap nr=")
+
+
+def user_chose_arenas() -> bool:
+    """True if the environment sets the arena limit (``MALLOC_ARENA_MAX`` or the
+    ``glibc.malloc.arena_max`` tunable)."""
+    return "MALLOC_ARENA_MAX" in os.environ or "malloc.arena_max" in os.environ.get(
+        "GLIBC_TUNABLES", ""
+    )
 
 
 def limit_arenas(arenas: int | None = None) -> bool:
-    """Cap the number of malloc arenas (process-wide, for threads started from now on) at
-    ``arenas``, two per core unless given, unless the user chose a number with
-    ``MALLOC_ARENA_MAX``. True if the cap was set here.
-
-    Call it before TensorFlow starts its threads: arenas that exist already stay."""
+    """Cap the number of malloc arenas, process-wide and for threads started from now on,
+    at ``arenas`` (two per core unless given). True if the cap was set here; False where the
+    user chose a limit in the environment, where glibc is not the allocator, or where it is
+    too late (the process already has more than eight arenas: glibc's limit is fixed)."""
     libc = _libc()
-    if libc is None or "MALLOC_ARENA_MAX" in os.environ:
+    if libc is None or user_chose_arenas():
         return False
     if arenas is None:
-        arenas = ARENAS_PER_CORE * (os.cpu_count() or 1)
+        arenas = ARENAS_PER_CORE * cores()
+    existing = arenas_in_use()
+    if existing is not None and existing > _LIMIT_FIXED_AFTER:
+        log.warning(
+            "malloc arenas not capped: the process has %d already, and glibc fixed its "
+            "limit after %d (set MALLOC_ARENA_MAX=%d before Python starts to cap them)",
+            existing,
+            _LIMIT_FIXED_AFTER,
+            arenas,
+        )
+        return False
     return bool(libc.mallopt(_M_ARENA_MAX, arenas))
 
 

@@ -12,35 +12,38 @@ from mnist_reg import malloc
 
 pytestmark = pytest.mark.skipif(malloc._libc() is None, reason="glibc's allocator only")
 
-# Eight threads that each allocate while all are alive, then glibc's count of its heaps
-# (one per arena) from malloc_info's XML.
+# A fresh interpreter: `before` threads that each allocate while all are alive, then
+# limit_arenas(2) (or not), then `after` such threads; prints what limit_arenas returned
+# and glibc's count of its arenas.
 CHILD = """
-import ctypes, sys, tempfile, threading
+import sys, threading
 from mnist_reg import malloc
-print(malloc.limit_arenas(2) if sys.argv[1] == "limit" else None)
-alive = threading.Barrier(8)
-def allocate():
-    kept = bytearray(4096)  # through malloc, from this thread's arena
-    alive.wait()
-threads = [threading.Thread(target=allocate) for _ in range(8)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-libc = ctypes.CDLL("libc.so.6")
-libc.fopen.restype = ctypes.c_void_p
-with tempfile.NamedTemporaryFile("r") as report:
-    stream = ctypes.c_void_p(libc.fopen(report.name.encode(), b"w"))
-    libc.malloc_info(0, stream)
-    libc.fclose(stream)
-    print(report.read().count("<heap nr="))
+
+def allocate_in_threads(count):
+    alive = threading.Barrier(count)
+    def allocate():
+        kept = bytearray(4096)  # through malloc, from this thread's arena
+        alive.wait()
+    threads = [threading.Thread(target=allocate) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+before, limit, after = int(sys.argv[1]), sys.argv[2] == "limit", int(sys.argv[3])
+if before:
+    allocate_in_threads(before)
+returned = malloc.limit_arenas(2) if limit else None
+allocate_in_threads(after)
+print(returned, malloc.arenas_in_use())
 """
 
 
-def arenas_used(mode: str, **env: str) -> tuple[str, int]:
-    environ = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | env
+def arenas_used(mode: str, before: int = 0, after: int = 8, **env: str) -> tuple[str, int]:
+    chosen = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
+    environ = {k: v for k, v in os.environ.items() if k not in chosen} | env
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode],
+        [sys.executable, "-c", CHILD, str(before), mode, str(after)],
         capture_output=True,
         text=True,
         env=environ,
@@ -61,3 +64,25 @@ def test_without_the_limit_each_thread_gets_its_own_arena() -> None:  # what the
 
 def test_the_users_own_setting_is_left_alone() -> None:
     assert arenas_used("limit", MALLOC_ARENA_MAX="4") == ("False", 4)
+
+
+def test_the_users_glibc_tunable_is_left_alone() -> None:
+    assert arenas_used("limit", GLIBC_TUNABLES="glibc.malloc.arena_max=3") == ("False", 3)
+
+
+def test_a_cap_that_cannot_apply_any_more_is_refused() -> None:
+    # twelve arenas exist: glibc has fixed its limit (8 per core), and a cap would do nothing
+    returned, heaps = arenas_used("limit", before=12, after=24)
+    assert returned == "False"
+    assert heaps > 12  # the later threads got arenas of their own: no cap was in force
+
+
+def test_a_cap_set_early_enough_holds_the_arenas_that_exist() -> None:
+    _, existing = arenas_used("default", before=5, after=1)  # the main arena and five
+    returned, heaps = arenas_used("limit", before=5, after=24)
+    assert returned == "True"
+    assert heaps == existing > 2  # none added: those already there exceed the cap of two
+
+
+def test_cores_counts_the_cores_this_process_may_use() -> None:
+    assert 1 <= malloc.cores() <= (os.cpu_count() or 1)
