@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 import tempfile
 from pathlib import Path
 
-from sweep_runs import run_sweep, trial_runs
+from sweep_runs import compose_config, run_sweep, trial_runs
 
 from mnist_reg.report import markdown_table
 from mnist_reg.search_curves import summarize
@@ -37,23 +38,28 @@ def main() -> None:
         default=["median", "hyperband", "none"],
         help="arms; an arm may add Hydra overrides: median:sweep.n_warmup_epochs=2",
     )
+    parser.add_argument("--seed", type=int, default=0, help="the sampler's seed (sweep.seed)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", type=Path, help="keep each sweep's mlruns/ under this folder")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="pruning-"))
+    base = [
+        "+technique=combined",
+        f"data.train_size={args.train_size}",
+        f"train.epochs={args.epochs}",
+        f"sweep.n_trials={args.trials}",
+        f"sweep.seed={args.seed}",
+        "mlflow.log_model=false",
+    ]
     rows = []
     for arm in args.pruners:
         pruner, *extra = arm.split(":")
         label = arm.replace(":", " ").replace(",", " ")
         folder = root / arm.replace(":", "_").replace(",", "_").replace("=", "-")
         overrides = [
-            "+technique=combined",
-            f"data.train_size={args.train_size}",
-            f"train.epochs={args.epochs}",
-            f"sweep.n_trials={args.trials}",
+            *base,
             f"sweep.pruner={pruner}",
             f"sweep.study_name=pruning-{pruner}",
-            "mlflow.log_model=false",
             *(o for group in extra for o in group.split(",")),
         ]
         wall = run_sweep(folder, overrides, root / f"{folder.name}.log")
@@ -61,13 +67,15 @@ def main() -> None:
         rows.append({"pruner": label, "command_seconds": wall, **row})
         print(label, {k: row[k] for k in ("best_val_accuracy", "epochs_spent", "pruned")})
     reference = next((r for r in rows if r["pruner"] == "none"), None)
+    sweep = compose_config(base).sweep
     lines = [
         "# Pruning: epochs, wall time and the best validation accuracy reached (measured)",
         "",
-        f"`python benchmarks/pruning.py {' '.join(sys.argv[1:])}` on {platform.node()} "
-        f"({os.cpu_count()} CPUs): one "
-        f"`+technique=combined` sweep of {args.trials} trials per pruner (TPE, sampler seed 0, "
-        f"5 start-up trials, at most {args.epochs} epochs a trial, early stopping searched), "
+        f"`python benchmarks/pruning.py {shlex.join(sys.argv[1:])}` on {platform.node()} "
+        f"({os.cpu_count()} CPUs): one `+technique=combined` sweep of {args.trials} trials "
+        f"per pruner ({sweep.sampler} sampler, seed {sweep.seed}, {sweep.n_startup_trials} "
+        f"start-up trials unless an arm says otherwise, at most {args.epochs} epochs a trial, "
+        "early stopping searched), "
         f"{args.train_size:,} training and 5,000 validation images, the sweeps one after "
         "the other in fresh processes. Wall: the whole command; fit: the trials' `fit` time.",
         "",

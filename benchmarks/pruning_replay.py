@@ -15,14 +15,15 @@ what the pruner left. Writes ``benchmarks/results/pruning_replay.md``.
 from __future__ import annotations
 
 import argparse
+import math
+import shlex
+import sys
 from pathlib import Path
 
 import optuna
-from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
-from sweep_runs import tracking_uri, trial_runs
+from sweep_runs import compose_config, tracking_uri, trial_runs
 
-from mnist_reg.config import config_dir
 from mnist_reg.report import markdown_table
 from mnist_reg.study import make_pruner
 
@@ -36,15 +37,35 @@ ARMS = [
 ]
 
 
-def recorded_trials(folder: Path) -> list[tuple[int, list[float], float]]:
-    """(trial number, validation accuracy per epoch, kept validation accuracy) per trial."""
+def recorded_trials(folder: Path) -> tuple[list[tuple[int, list[float], float]], int]:
+    """(trial number, validation accuracy per epoch, kept validation accuracy) per trial, and
+    the sweep's ``train.epochs``. Refuses a sweep that is not a clean unpruned one: a failed
+    or pruned trial, or a curve with a non-finite accuracy, would make the replay lie."""
     client = MlflowClient(tracking_uri(folder))
+    runs = trial_runs(folder)
+    unclean = runs[(runs["status"] != "FINISHED") | (runs["tags.trial_state"] != "COMPLETE")]
+    if len(unclean):
+        raise SystemExit(
+            f"{folder}: not a clean unpruned sweep: trials "
+            + ", ".join(
+                f"{n} ({s}, {t})"
+                for n, s, t in unclean[
+                    ["tags.trial_number", "status", "tags.trial_state"]
+                ].itertuples(index=False)
+            )
+        )
+    epochs = {int(e) for e in runs["params.train.epochs"]}
+    if len(epochs) != 1:
+        raise SystemExit(f"{folder}: the trials trained for different train.epochs {epochs}")
     trials = []
-    for _, run in trial_runs(folder).iterrows():
+    for _, run in runs.iterrows():
         history = client.get_metric_history(run["run_id"], "val_accuracy")
         curve = [m.value for m in sorted(history, key=lambda m: m.step)]
-        trials.append((int(run["tags.trial_number"]), curve, run["metrics.kept_val_accuracy"]))
-    return sorted(trials)
+        value = run["metrics.kept_val_accuracy"]
+        if not all(math.isfinite(v) for v in [*curve, value]) or len(curve) > max(epochs):
+            raise SystemExit(f"{folder}: trial {run['tags.trial_number']} has curve {curve}")
+        trials.append((int(run["tags.trial_number"]), curve, value))
+    return sorted(trials), epochs.pop()
 
 
 def replay(arm: str, trials: list[tuple[int, list[float], float]], epochs: int) -> dict:
@@ -55,13 +76,13 @@ def replay(arm: str, trials: list[tuple[int, list[float], float]], epochs: int) 
         f"sweep.pruner={pruner_name}",
         *(o for group in extra for o in group.split(",")),
     ]
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+    cfg = compose_config(overrides)
     # the real benchmark's study name: Hyperband assigns brackets from it
     study = optuna.create_study(
         study_name=f"pruning-{pruner_name}", direction="maximize", pruner=make_pruner(cfg)
     )
-    spent, best, kept, pruned_at = 0, float("nan"), [], []
+    spent, kept, pruned_at = 0, [], []
+    values: list[float] = []
     for number, curve, value in trials:
         trial = study.ask()
         assert trial.number == number, "the sweep's trials must be numbered 0, 1, ..."
@@ -74,7 +95,7 @@ def replay(arm: str, trials: list[tuple[int, list[float], float]], epochs: int) 
         if stopped is None:
             study.tell(trial, value)
             spent += len(curve)
-            best = value if not best >= value else best
+            values.append(value)
             kept.append(number)
         else:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -83,7 +104,7 @@ def replay(arm: str, trials: list[tuple[int, list[float], float]], epochs: int) 
     return {
         "arm": arm.replace(":", " "),
         "epochs": spent,
-        "best": best,
+        "best": max(values, default=float("nan")),  # complete trials only
         "kept": kept,
         "pruned": pruned_at,
     }
@@ -92,14 +113,14 @@ def replay(arm: str, trials: list[tuple[int, list[float], float]], epochs: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="a kept unpruned sweep (pruning.py --keep)")
-    parser.add_argument("--epochs", type=int, default=9, help="train.epochs of that sweep")
     parser.add_argument("--arms", nargs="*", default=ARMS)
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    trials = recorded_trials(args.folder)
+    trials, epochs = recorded_trials(args.folder)
     total = sum(len(curve) for _, curve, _ in trials)
     unpruned = max(value for _, _, value in trials)
-    rows = [replay(arm, trials, args.epochs) for arm in args.arms]
+    rows = [replay(arm, trials, epochs) for arm in args.arms]
     table = [
         [
             r["arm"],
@@ -114,8 +135,9 @@ def main() -> None:
     lines = [
         "# Pruners replayed over one unpruned sweep's curves (measured curves, replayed rules)",
         "",
-        f"`python benchmarks/pruning_replay.py {args.folder} --epochs {args.epochs}`: "
-        f"{len(trials)} recorded trials, {total} epochs, best kept validation accuracy "
+        f"`python benchmarks/pruning_replay.py {shlex.join(sys.argv[1:])}`: "
+        f"{len(trials)} recorded trials of at most {epochs} epochs, {total} epochs, "
+        "best kept validation accuracy "
         f"{unpruned * 100:.2f}%. Every arm sees the same trials (see the script's docstring).",
         "",
     ]
@@ -123,7 +145,7 @@ def main() -> None:
     header += ["best - unpruned (points)", "pruned (trial@epoch)"]
     lines += markdown_table(header, table)
     lines.append("")
-    RESULTS.write_text("\n".join(lines))
+    args.output.write_text("\n".join(lines))
     print("\n".join(lines))
 
 

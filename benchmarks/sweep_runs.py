@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from omegaconf import DictConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,3 +44,13 @@ def trial_runs(folder: Path) -> pd.DataFrame:
 
     runs = load_runs(tracking_uri(folder), ["mnist-reg"])
     return runs[runs["tags.run_type"] == "trial"]
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    """The sweep's configuration for ``overrides``, composed as the CLI composes it."""
+    from hydra import compose, initialize_config_dir
+
+    from mnist_reg.config import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose("config", overrides=overrides)
