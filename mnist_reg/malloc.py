@@ -5,7 +5,8 @@ TensorFlow starts many threads. Each arena keeps the freed memory of earlier tri
 fragmented in its own heap, so a long sweep's resident size crept up by about 10 MB a trial
 even with every trial's objects collected. Two arenas per core held it to +47 MB over 20
 trials, and what they cost in wall time was within the noise of the 2-core host it was
-measured on (figure 4 in benchmarks/RESULTS.md). Elsewhere than glibc on Linux these functions do nothing.
+measured on (figure 4 in benchmarks/RESULTS.md). Elsewhere than glibc on Linux these
+functions do nothing.
 
 The cap is process-wide, and it only works early: glibc fixes its arena limit for good once
 a process has more than eight arenas (on 64-bit), which one TensorFlow training in the same

@@ -7,6 +7,7 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 import pandas as pd
@@ -17,6 +18,7 @@ from mnist_reg.preflight import check_stores, check_writable_folder
 from mnist_reg.search_space import flat_params
 from mnist_reg.study import (
     DEFAULT_STORAGE,
+    RUNNING,
     BestTrial,
     EpochBudget,
     NoTrialLeft,
@@ -32,6 +34,9 @@ from mnist_reg.study import (
 from mnist_reg.tracking.uri import tracking_uri
 from mnist_reg.urls import safe_yaml
 from mnist_reg.worker_lock import StorageLock
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 log = logging.getLogger("mnist_reg")
 
@@ -137,7 +142,30 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             cfg.data.name,
             name,
         )
+    settle_parent_run(study, lock, tracker.client, parent_run_id)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def settle_parent_run(
+    study: optuna.Study, lock: StorageLock, client: MlflowClient, run_id: str
+) -> None:
+    """The study's parent run, which every worker shares, ends FINISHED with the last worker
+    out: a worker that stops while others still train (RUNNING trials with a live heartbeat)
+    leaves it RUNNING. Each worker asks after its own trials ended and under the worker lock,
+    so of two workers ending together the later one's answer stands."""
+    with lock.held():
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial does not count
+        training = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+        status = "RUNNING" if training else "FINISHED"
+        if client.get_run(run_id).info.status != status:
+            client.update_run(run_id, status)
+    if training:
+        log.info(
+            "parent run %s stays RUNNING: %d trials are still training in other workers, and "
+            "the last of them to stop finishes it",
+            run_id,
+            training,
+        )
 
 
 def _say_who_holds_the_rest(

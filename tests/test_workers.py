@@ -53,6 +53,32 @@ def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
     assert "0 of 1 trials finished, 1 still RUNNING in other workers" in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")  # the ask() below
+def test_the_shared_parent_run_is_finished_by_the_last_worker_out(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    from mnist_reg.study import open_study
+    from mnist_reg.sweep_runner import run_sweep, settle_parent_run
+    from mnist_reg.worker_lock import StorageLock
+
+    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=2")
+    lock = StorageLock(f"sqlite:///{tmp_path}/mlruns/optuna.db")
+    study = open_study(cfg, lock)
+    other = study.ask()  # another worker's trial, still training (its heartbeat is fresh)
+    outcome = run_sweep(cfg)
+    assert outcome.trials_run == 1
+    assert outcome.mlflow_parent_run_id is not None
+    client = MlflowClient(cfg.mlflow.tracking_uri)
+    parent = client.get_run(outcome.mlflow_parent_run_id).info
+    assert parent.status == "RUNNING"  # not FINISHED while the other worker trains
+
+    study.tell(other, 0.5)  # the other worker's trial ends, and then the worker itself
+    settle_parent_run(study, lock, client, outcome.mlflow_parent_run_id)
+    assert client.get_run(outcome.mlflow_parent_run_id).info.status == "FINISHED"
+
+
 def test_a_dataset_row_another_worker_just_inserted_is_not_a_failed_trial(
     compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
