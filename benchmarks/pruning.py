@@ -51,6 +51,7 @@ def main() -> None:
         f"sweep.seed={args.seed}",
         "mlflow.log_model=false",
     ]
+    sweep = compose_config(base).sweep  # for the header; before hours of sweeps
     rows = []
     for arm in args.pruners:
         pruner, *extra = arm.split(":")
@@ -67,7 +68,6 @@ def main() -> None:
         rows.append({"pruner": label, "command_seconds": wall, **row})
         print(label, {k: row[k] for k in ("best_val_accuracy", "epochs_spent", "pruned")})
     reference = next((r for r in rows if r["pruner"] == "none"), None)
-    sweep = compose_config(base).sweep
     lines = [
         "# Pruning: epochs, wall time and the best validation accuracy reached (measured)",
         "",

@@ -43,6 +43,8 @@ def recorded_trials(folder: Path) -> tuple[list[tuple[int, list[float], float]],
     or pruned trial, or a curve with a non-finite accuracy, would make the replay lie."""
     client = MlflowClient(tracking_uri(folder))
     runs = trial_runs(folder)
+    if runs.empty:
+        raise SystemExit(f"{folder}: no trial runs in {tracking_uri(folder)}")
     unclean = runs[(runs["status"] != "FINISHED") | (runs["tags.trial_state"] != "COMPLETE")]
     if len(unclean):
         raise SystemExit(

@@ -43,6 +43,8 @@ def trial_runs(folder: Path) -> pd.DataFrame:
     from mnist_reg.tracking.queries import load_runs
 
     runs = load_runs(tracking_uri(folder), ["mnist-reg"])
+    if "tags.run_type" not in runs:  # no runs at all
+        return runs.iloc[0:0]
     return runs[runs["tags.run_type"] == "trial"]
 
 

@@ -8,9 +8,10 @@ trials, and what they cost in wall time was within the noise of the 2-core host 
 measured on (figure 4 in benchmarks/RESULTS.md). Elsewhere than glibc on Linux these
 functions do nothing.
 
-The cap is process-wide, and it only works early: glibc fixes its arena limit for good once
-a process has more than eight arenas (on 64-bit), which one TensorFlow training in the same
-process is enough for. ``run_sweep`` and ``run_repeats`` set it before they import
+The cap is process-wide, and it only works early: glibc fixes its arena limit for good when
+it needs a new arena while more than eight exist (on 64-bit), so a process with ten arenas
+or more can no longer be capped, and one TensorFlow training in the same process is enough
+for that. ``run_sweep`` and ``run_repeats`` set it before they import
 TensorFlow; in a notebook that has trained already, it is refused with a warning (set
 ``MALLOC_ARENA_MAX`` before Python starts instead).
 """
@@ -28,9 +29,9 @@ log = logging.getLogger(__name__)
 
 ARENAS_PER_CORE = 2
 _M_ARENA_MAX = -8  # from glibc's malloc.h
-# glibc decides its arena limit once the process has more than this many arenas (its
-# arena_test, 8 on 64-bit); after that mallopt(M_ARENA_MAX) no longer changes anything
-_LIMIT_FIXED_AFTER = 8
+# glibc decides its arena limit when it creates an arena while more than its arena_test (8
+# on 64-bit) exist, so once there are ten mallopt(M_ARENA_MAX) no longer changes anything
+_LIMIT_FIXED_AT = 10
 
 
 @functools.cache
@@ -62,15 +63,18 @@ def arenas_in_use() -> int | None:
     libc = _libc()
     if libc is None:
         return None
-    with tempfile.NamedTemporaryFile("r", prefix="malloc-info-", suffix=".xml") as report:
-        stream = libc.fopen(report.name.encode(), b"w")
-        if not stream:
-            return None
-        try:
-            libc.malloc_info(0, stream)
-        finally:
-            libc.fclose(stream)
-        return report.read().count("<heap nr=")
+    try:
+        with tempfile.NamedTemporaryFile("r", prefix="malloc-info-", suffix=".xml") as report:
+            stream = libc.fopen(report.name.encode(), b"w")
+            if not stream:
+                return None
+            try:
+                libc.malloc_info(0, stream)
+            finally:
+                libc.fclose(stream)
+            return report.read().count("<heap nr=")
+    except OSError:  # no writable temporary folder
+        return None
 
 
 def user_chose_arenas() -> bool:
@@ -85,19 +89,19 @@ def limit_arenas(arenas: int | None = None) -> bool:
     """Cap the number of malloc arenas, process-wide and for threads started from now on,
     at ``arenas`` (two per core unless given). True if the cap was set here; False where the
     user chose a limit in the environment, where glibc is not the allocator, or where it is
-    too late (the process already has more than eight arenas: glibc's limit is fixed)."""
+    too late (the process has ten arenas or more: glibc's limit is fixed)."""
     libc = _libc()
     if libc is None or user_chose_arenas():
         return False
     if arenas is None:
         arenas = ARENAS_PER_CORE * cores()
     existing = arenas_in_use()
-    if existing is not None and existing > _LIMIT_FIXED_AFTER:
+    if existing is not None and existing >= _LIMIT_FIXED_AT:
         log.warning(
-            "malloc arenas not capped: the process has %d already, and glibc fixed its "
-            "limit after %d (set MALLOC_ARENA_MAX=%d before Python starts to cap them)",
+            "malloc arenas not capped: the process has %d already, and glibc fixes its "
+            "limit by %d (set MALLOC_ARENA_MAX=%d before Python starts to cap them)",
             existing,
-            _LIMIT_FIXED_AFTER,
+            _LIMIT_FIXED_AT,
             arenas,
         )
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from mnist_reg.urls import safe_yaml
 from mnist_reg.worker_lock import StorageLock
 
 if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
+    from mnist_reg.tracking.runs import Tracker
 
 log = logging.getLogger("mnist_reg")
 
@@ -85,6 +86,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             already,
             target,
         )
+        _finish_abandoned_parent(study, lock, cfg)
         return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
 
     # Heavy imports only once there is training to do.
@@ -124,6 +126,8 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
                 )
             )
             study.set_user_attr("mlflow_parent_run_id", parent_run_id)
+        # exits before the parent run's own context: leaves it RUNNING if others train
+        stack.callback(settle_parent_run, study, lock, tracker, parent_run_id)
         with contextlib.suppress(NoTrialLeft):  # the other workers hold the last slots
             study.optimize(
                 make_objective(cfg, splits, tracker, progress, prunes(cfg)),
@@ -142,30 +146,49 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             cfg.data.name,
             name,
         )
-    settle_parent_run(study, lock, tracker.client, parent_run_id)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
 
 
 def settle_parent_run(
-    study: optuna.Study, lock: StorageLock, client: MlflowClient, run_id: str
-) -> None:
-    """The study's parent run, which every worker shares, ends FINISHED with the last worker
-    out: a worker that stops while others still train (RUNNING trials with a live heartbeat)
-    leaves it RUNNING. Each worker asks after its own trials ended and under the worker lock,
-    so of two workers ending together the later one's answer stands."""
+    study: optuna.Study, lock: StorageLock, tracker: Tracker, run_id: str
+) -> int:
+    """As a worker stops: if other workers still train trials of the study (RUNNING, with a
+    live heartbeat), leave the parent run they share RUNNING for the last of them to end, and
+    return how many trials; else 0, and the parent ends as this worker ends (FINISHED,
+    FAILED or KILLED). Decided under the worker lock, after this worker's own trials ended,
+    so of two workers ending together the later one's decision stands; a worker between two
+    trials marks the parent RUNNING again when it starts the next (``Tracker.trial_run``)."""
     with lock.held():
-        optuna.storages.fail_stale_trials(study)  # a dead worker's trial does not count
-        training = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
-        status = "RUNNING" if training else "FINISHED"
-        if client.get_run(run_id).info.status != status:
-            client.update_run(run_id, status)
+        training = _trials_in_training(study)
+        if training:
+            tracker.leave_parent_running(run_id)
     if training:
         log.info(
             "parent run %s stays RUNNING: %d trials are still training in other workers, and "
-            "the last of them to stop finishes it",
+            "the last of them to stop ends it",
             run_id,
             training,
         )
+    return training
+
+
+def _trials_in_training(study: optuna.Study) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial does not count
+    return len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+
+
+def _finish_abandoned_parent(study: optuna.Study, lock: StorageLock, cfg: DictConfig) -> None:
+    """A study with nothing left to train whose parent run a killed worker left RUNNING."""
+    parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
+    if parent_run_id is None:
+        return
+    from mnist_reg.tracking.runs import Tracker
+
+    with lock.held():
+        if not _trials_in_training(study):
+            Tracker(cfg.mlflow).finish_abandoned_parent(parent_run_id)
 
 
 def _say_who_holds_the_rest(

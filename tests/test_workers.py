@@ -45,7 +45,7 @@ def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
     cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
     storage = f"sqlite:///{tmp_path}/mlruns/optuna.db"
     study = open_study(cfg, StorageLock(storage))
-    study.ask()  # another worker's trial, RUNNING (its heartbeat is fresh)
+    study.ask()  # another worker's trial, RUNNING (it never heartbeats: not stale)
     with caplog.at_level(logging.INFO, logger="mnist_reg"):
         outcome = run_sweep(cfg)
     assert outcome.trials_run == 0
@@ -54,29 +54,58 @@ def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")  # the ask() below
-def test_the_shared_parent_run_is_finished_by_the_last_worker_out(
+def test_the_shared_parent_run_is_ended_by_the_last_worker_out(
     compose_cfg: Compose, tmp_path: Path
 ) -> None:
     from mlflow import MlflowClient
 
     from mnist_reg.study import open_study
-    from mnist_reg.sweep_runner import run_sweep, settle_parent_run
+    from mnist_reg.sweep_runner import run_sweep
     from mnist_reg.worker_lock import StorageLock
 
-    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=2")
-    lock = StorageLock(f"sqlite:///{tmp_path}/mlruns/optuna.db")
-    study = open_study(cfg, lock)
-    other = study.ask()  # another worker's trial, still training (its heartbeat is fresh)
-    outcome = run_sweep(cfg)
-    assert outcome.trials_run == 1
-    assert outcome.mlflow_parent_run_id is not None
+    overrides = ["+technique=dropout", *tiny_overrides(tmp_path)]
+    cfg = compose_cfg(*overrides, "sweep.n_trials=2")
+    study = open_study(cfg, StorageLock(f"sqlite:///{tmp_path}/mlruns/optuna.db"))
+    other = study.ask()  # another worker's trial, in training (it never heartbeats: not stale)
+    first = run_sweep(cfg)
+    assert first.trials_run == 1
+    assert first.mlflow_parent_run_id is not None
     client = MlflowClient(cfg.mlflow.tracking_uri)
-    parent = client.get_run(outcome.mlflow_parent_run_id).info
-    assert parent.status == "RUNNING"  # not FINISHED while the other worker trains
+    assert client.get_run(first.mlflow_parent_run_id).info.status == "RUNNING"
 
-    study.tell(other, 0.5)  # the other worker's trial ends, and then the worker itself
-    settle_parent_run(study, lock, client, outcome.mlflow_parent_run_id)
-    assert client.get_run(outcome.mlflow_parent_run_id).info.status == "FINISHED"
+    study.tell(other, 0.5)  # the other worker's trial ends; a last worker trains one more
+    last = run_sweep(compose_cfg(*overrides, "sweep.n_trials=3"))
+    assert (last.trials_run, last.mlflow_parent_run_id) == (1, first.mlflow_parent_run_id)
+    assert client.get_run(first.mlflow_parent_run_id).info.status == "FINISHED"
+
+
+def test_a_worker_starting_a_trial_marks_a_parent_ended_by_another_running_again(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    from mnist_reg.tracking.runs import Tracker
+
+    tracker = Tracker(compose_cfg(*tiny_overrides(tmp_path)).mlflow)
+    with tracker.sweep_run("study", "dropout", None, {}, {}, "") as parent_run_id:
+        tracker.client.set_terminated(parent_run_id)  # another worker's end, between trials
+        with tracker.trial_run(0, {}):
+            assert tracker.client.get_run(parent_run_id).info.status == "RUNNING"
+    assert tracker.client.get_run(parent_run_id).info.status == "FINISHED"
+
+
+def test_a_parent_left_running_by_a_killed_worker_is_ended_once_nothing_is_left(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    from mnist_reg.sweep_runner import run_sweep
+
+    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
+    done = run_sweep(cfg)
+    assert done.mlflow_parent_run_id is not None
+    client = MlflowClient(cfg.mlflow.tracking_uri)
+    client.update_run(done.mlflow_parent_run_id, "RUNNING")  # as a killed worker left it
+    assert run_sweep(cfg).trials_run == 0
+    assert client.get_run(done.mlflow_parent_run_id).info.status == "FINISHED"
 
 
 def test_a_dataset_row_another_worker_just_inserted_is_not_a_failed_trial(

@@ -127,9 +127,31 @@ class Tracker:
             mlflow.log_text(config_yaml, "sweep_config.yaml")
             yield run.info.run_id
 
+    def keep_parent_running(self, run_id: str) -> None:
+        """Mark the shared parent run RUNNING again if another worker, seeing no trial in
+        training at that moment, has just ended it: this worker is about to train one."""
+        if self.client.get_run(run_id).info.status != "RUNNING":
+            self.client.update_run(run_id, "RUNNING")
+
+    def leave_parent_running(self, run_id: str) -> None:
+        """This worker stops, others still train: end its hold on the parent run (the active
+        run, if it is) with the parent left RUNNING for the last worker to end."""
+        if _is_active(run_id):
+            mlflow.end_run(RunStatus.to_string(RunStatus.RUNNING))
+        else:
+            self.keep_parent_running(run_id)
+
+    def finish_abandoned_parent(self, run_id: str) -> None:
+        """End FINISHED a parent run that a killed worker left RUNNING (the study is done)."""
+        if self._run_exists(run_id) and self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
     @contextmanager
     def trial_run(self, trial_number: int, tags: dict[str, str]) -> Iterator[str]:
         """A nested run for one trial; a pruned trial ends FINISHED, tagged PRUNED."""
+        parent = mlflow.active_run()
+        if parent is not None:
+            self.keep_parent_running(parent.info.run_id)
         run = mlflow.start_run(
             run_name=f"trial-{trial_number:03d}",
             nested=True,
