@@ -184,11 +184,19 @@ def _finish_abandoned_parent(study: optuna.Study, lock: StorageLock, cfg: DictCo
     parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
     if parent_run_id is None:
         return
-    from mnist_reg.tracking.runs import Tracker
+    from mlflow import MlflowClient  # not TensorFlow: this path stays quick
+    from mlflow.exceptions import MlflowException
 
+    client = MlflowClient(tracking_uri(cfg.mlflow))
     with lock.held():
-        if not _trials_in_training(study):
-            Tracker(cfg.mlflow).finish_abandoned_parent(parent_run_id)
+        if _trials_in_training(study):
+            return
+        try:
+            run = client.get_run(parent_run_id)
+        except MlflowException:  # not in this tracking store
+            return
+        if run.info.status == "RUNNING":
+            client.set_terminated(parent_run_id, "FINISHED")
 
 
 def _say_who_holds_the_rest(

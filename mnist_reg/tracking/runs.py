@@ -141,11 +141,6 @@ class Tracker:
         else:
             self.keep_parent_running(run_id)
 
-    def finish_abandoned_parent(self, run_id: str) -> None:
-        """End FINISHED a parent run that a killed worker left RUNNING (the study is done)."""
-        if self._run_exists(run_id) and self.client.get_run(run_id).info.status == "RUNNING":
-            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
-
     @contextmanager
     def trial_run(self, trial_number: int, tags: dict[str, str]) -> Iterator[str]:
         """A nested run for one trial; a pruned trial ends FINISHED, tagged PRUNED."""
