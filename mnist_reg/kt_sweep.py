@@ -282,7 +282,7 @@ def _run_kt_sweep(cfg: DictConfig, name: str, folder: Path) -> SweepOutcome:
         tuner.search(verbose=0)
         table = trials_table(tuner.oracle, state, cfg)
         best = best_trial(tuner.oracle, state, cfg)
-        tracker.log_sweep_summary(
-            parent_run_id, table, best.as_dict() if best else None, {}, cfg.data.name, name
-        )
+        tracker.log_sweep_summary(table, {}, name)
+        if best is not None:  # one worker per project (kt_project's lock): no race here
+            tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, name)
     return SweepOutcome(name, len(tuner.oracle.trials) - before, table, best, parent_run_id)

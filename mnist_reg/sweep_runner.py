@@ -136,16 +136,16 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
                 callbacks=[progress.trial_ended, budget],
             )
         _say_who_holds_the_rest(study, target, cfg.sweep.grace_period, budget)
-        table = trials_table(study)
-        best = best_trial(study)
-        tracker.log_sweep_summary(
-            parent_run_id,
-            table,
-            best.as_dict() if best else None,
-            {f"optuna/{k}": v for k, v in study_figures(study).items()},
-            cfg.data.name,
-            name,
-        )
+        figures = {f"optuna/{k}": v for k, v in study_figures(study).items()}
+        # The study as of now, and one worker at a time writing the parent run's summary:
+        # MLflow's tag, latest-metric and alias upserts are not atomic, and a worker holding
+        # an older best must not overwrite a newer one.
+        with lock.held():
+            table = trials_table(study)
+            tracker.log_sweep_summary(table, figures, name)
+            best = best_trial(study)
+            if best is not None:
+                tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, name)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
 
 

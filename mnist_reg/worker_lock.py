@@ -2,8 +2,10 @@
 
 Several ``python -m mnist_reg.sweep`` processes may share a study. They must not both create
 the stores' tables (MLflow's and Optuna's schema migrations race and crash), both create the
-study's parent run, or both start a trial when one slot is left (``sweep.n_trials`` would be
-overshot). Each of those steps takes this lock, for milliseconds; training never holds it.
+study's parent run, both start a trial when one slot is left (``sweep.n_trials`` would be
+overshot), or both write the parent run's summary and move the registry's aliases as they end
+(MLflow's upserts are not atomic). Each of those steps takes this lock, for milliseconds (the
+summary: about a second); training never holds it.
 
 The lock is the storage engine's own: an advisory ``flock`` on a file beside a SQLite
 database (one machine, as SQLite itself), and a PostgreSQL session advisory lock

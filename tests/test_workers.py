@@ -148,3 +148,71 @@ def test_a_dataset_row_another_worker_just_inserted_is_not_a_failed_trial(
         "mnist-validation",
     ]
     assert raced == ["training", "validation", "test"]
+
+
+def test_the_best_trial_is_marked_and_registered_under_the_worker_lock(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers ending together both register the study's best and move the
+    ``champion`` alias; MLflow's alias upsert is not atomic, and the loser's insert failed
+    ("UNIQUE constraint failed: registered_model_aliases", seen with 8 workers in CI)."""
+    import fcntl
+
+    from mnist_reg.sweep_runner import run_sweep
+    from mnist_reg.tracking import registry
+    from mnist_reg.worker_lock import lock_file
+
+    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
+    path = lock_file(cfg.sweep.storage)
+    assert path is not None
+    real_register = registry.register_best
+    held: list[bool] = []
+
+    def checks_the_lock(*args: object, **kwargs: object) -> object:
+        with path.open("a") as other_worker:
+            try:
+                fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(True)
+            else:
+                fcntl.flock(other_worker, fcntl.LOCK_UN)
+                held.append(False)
+        return real_register(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(registry, "register_best", checks_the_lock)
+    assert run_sweep(cfg).best is not None
+    assert held == [True]
+
+
+def test_an_alias_another_process_just_created_is_moved_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process outside the worker lock (a Keras Tuner sweep beside an Optuna one) can set
+    the ``champion`` alias between MLflow's lookup and its insert."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from mnist_reg.tracking import registry
+
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    client.create_registered_model("mnist-cnn")
+    for _ in range(2):
+        client.create_model_version("mnist-cnn", f"{tmp_path.as_uri()}/model")
+    real_set = MlflowClient.set_registered_model_alias
+    raced: list[str] = []
+
+    def loses_the_race_once(self: MlflowClient, name: str, alias: str, version: str) -> None:
+        if not raced:
+            raced.append(alias)
+            real_set(self, name, alias, "1")  # the other process's insert lands first
+            raise MlflowException(
+                "(sqlite3.IntegrityError) UNIQUE constraint failed: "
+                "registered_model_aliases.workspace, registered_model_aliases.name, "
+                "registered_model_aliases.alias"
+            )
+        real_set(self, name, alias, version)
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", loses_the_race_once)
+    registry.set_alias(client, "mnist-cnn", registry.CHAMPION, "2")
+    assert raced == [registry.CHAMPION]
+    assert str(client.get_model_version_by_alias("mnist-cnn", registry.CHAMPION).version) == "2"

@@ -16,6 +16,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from mnist_reg.tracking.races import retry_duplicate_row
+
 CHAMPION = "champion"
 
 
@@ -62,11 +64,18 @@ def register_best(
                 "test_accuracy": f"{run.data.metrics.get('test_accuracy', math.nan):.6f}",
             },
         )
-    client.set_registered_model_alias(name, study_alias(study_name), version.version)
+    set_alias(client, name, study_alias(study_name), version.version)
     versions = list(client.search_model_versions(f"name = '{name}'"))
     champion = max(versions, key=lambda v: (_val_accuracy(v), -int(v.version)))
-    client.set_registered_model_alias(name, CHAMPION, champion.version)
+    set_alias(client, name, CHAMPION, champion.version)
     return version
+
+
+def set_alias(client: MlflowClient, name: str, alias: str, version: str | int) -> None:
+    """Point ``alias`` at ``version``, also when another process (outside the worker lock:
+    a Keras Tuner sweep beside an Optuna one) created the alias between MLflow's lookup and
+    its insert: the retry then moves it."""
+    retry_duplicate_row(lambda: client.set_registered_model_alias(name, alias, str(version)))
 
 
 def model_uri(reference: str | None, dataset: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from mnist_reg import plots
 from mnist_reg.config import MlflowConfig
 from mnist_reg.splits import Splits
 from mnist_reg.tracking import registry
+from mnist_reg.tracking.races import retry_duplicate_row
 from mnist_reg.tracking.uri import ensure_sqlite_parent, tracking_uri
 
 DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
@@ -45,22 +45,10 @@ class EpochMetricsLogger(keras.callbacks.Callback):
         mlflow.log_metrics(metrics, step=epoch)
 
 
-# What the stores say when two workers insert the same row at once (SQLite, PostgreSQL).
-_DUPLICATE_ROW = ("UNIQUE constraint failed", "duplicate key value", "UniqueViolation")
-
-
-def _log_input(data: Any, context: str, attempts: int = 3) -> None:
+def _log_input(data: Any, context: str) -> None:
     """``mlflow.log_input``, retried when another worker created the same dataset row
-    between MLflow's lookup and its insert (its get-or-create is not atomic); the retry's
-    lookup then finds the row."""
-    for attempt in range(1, attempts + 1):
-        try:
-            mlflow.log_input(data, context=context)
-            return
-        except MlflowException as error:
-            if attempt == attempts or not any(s in str(error) for s in _DUPLICATE_ROW):
-                raise
-            time.sleep(0.2 * attempt)
+    between MLflow's lookup and its insert."""
+    retry_duplicate_row(lambda: mlflow.log_input(data, context=context))
 
 
 class Tracker:
@@ -213,15 +201,11 @@ class Tracker:
 
     def log_sweep_summary(
         self,
-        parent_run_id: str,
         table: pd.DataFrame,
-        best: dict[str, Any] | None,
         figures: dict[str, Any],
-        dataset: str,
         study_name: str,
     ) -> None:
-        """The trials table, state counts and figures on the parent run; the best trial
-        tagged, its parameters on the parent, and its model registered."""
+        """The trials table, state counts and figures on the (active) parent run."""
         mlflow.log_text(table.to_csv(index=False), "trials.csv")
         counts = table["state"].value_counts() if len(table) else pd.Series(dtype=int)
         for state in ("COMPLETE", "PRUNED", "FAIL"):
@@ -230,8 +214,12 @@ class Tracker:
             self._log_figure(plots.search_history(table, study_name), "search_history.png")
         for name, figure in figures.items():
             self._log_figure(figure, name)
-        if best is None:
-            return
+
+    def mark_best(
+        self, parent_run_id: str, best: dict[str, Any], dataset: str, study_name: str
+    ) -> None:
+        """The best trial tagged, its parameters on the (active) parent run, and its model
+        registered. Workers sharing a study call this one at a time (``run_sweep``)."""
         mlflow.log_metrics(
             {
                 "best_trial_number": best["number"],
