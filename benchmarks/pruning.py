@@ -12,6 +12,7 @@ the unpruned epochs for a best validation accuracy within 0.2 points.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import shlex
@@ -41,6 +42,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the sampler's seed (sweep.seed)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", type=Path, help="keep each sweep's mlruns/ under this folder")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="the unpruned arm kept earlier with --keep (its `none` folder, same settings): "
+        "read, not re-run",
+    )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="pruning-"))
     base = [
@@ -53,6 +60,11 @@ def main() -> None:
     ]
     sweep = compose_config(base).sweep  # for the header; before hours of sweeps
     rows = []
+    if args.reference is not None:
+        if "none" in args.pruners:
+            parser.error("--reference replaces the `none` arm: leave it out of --pruners")
+        row = summarize(trial_runs(args.reference), 10**9, []).iloc[0].to_dict()
+        rows.append({"pruner": "none", "command_seconds": math.nan, **row})
     for arm in args.pruners:
         pruner, *extra = arm.split(":")
         label = arm.replace(":", " ").replace(",", " ")
@@ -80,6 +92,12 @@ def main() -> None:
         "the other in fresh processes. Wall: the whole command; fit: the trials' `fit` time.",
         "",
     ]
+    if args.reference is not None:
+        lines += [
+            f"The unpruned arm is read from `{args.reference}`, kept from an earlier run with "
+            "the same settings (its wall time is in that run's file).",
+            "",
+        ]
     table = []
     for r in rows:
         ratio = diff = "-"
@@ -96,7 +114,7 @@ def main() -> None:
                 ratio,
                 diff,
                 f"{r['fit_seconds']:.0f}",
-                f"{r['command_seconds']:.0f}",
+                "-" if math.isnan(r["command_seconds"]) else f"{r['command_seconds']:.0f}",
             ]
         )
     header = ["pruner", "best val. accuracy %", "complete", "pruned", "epochs"]

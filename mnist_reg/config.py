@@ -98,7 +98,7 @@ class SweepConfig:
     n_trials: int = 20  # the study's total of finished (complete or pruned) trials
     backend: str = "optuna"  # optuna | keras_tuner
     sampler: str = "tpe"  # optuna: tpe | random | grid
-    pruner: str = "median"  # optuna: median | hyperband | none
+    pruner: str = "hyperband"  # optuna: hyperband | median | none (benchmarks/RESULTS.md, 3)
     kt_algorithm: str = "hyperband"  # keras_tuner: hyperband | bayesian | random
     kt_directory: str = "mlruns/keras_tuner"  # keras_tuner: projects live in <dir>/<study>
     hyperband_factor: int = 3  # Hyperband's reduction factor (both backends' hyperband)
