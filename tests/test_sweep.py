@@ -226,12 +226,15 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
     )
     assert worker.stdout is not None
+    before = []
     for line in worker.stdout:
+        before.append(line)
         if "epoch 2/8" in line:
             break
+    assert worker.poll() is None, "".join(before)[-3000:]  # it ended on its own: why
     worker.send_signal(signum)
     output, _ = worker.communicate(timeout=60)
-    assert worker.returncode != 0
+    assert worker.returncode == 1, "".join(before)[-2000:] + output[-2000:]
     assert "run the same command again to resume" in output
 
     study = load_study(tmp_path, "mnist-baseline")
