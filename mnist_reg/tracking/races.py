@@ -14,16 +14,16 @@ from mlflow.exceptions import MlflowException
 T = TypeVar("T")
 
 # What the stores say when two processes insert the same row at once (SQLite, PostgreSQL).
-DUPLICATE_ROW = ("UNIQUE constraint failed", "duplicate key value", "UniqueViolation")
+_DUPLICATE_ROW = ("UNIQUE constraint failed", "duplicate key value", "UniqueViolation")
 
 
 def retry_duplicate_row(step: Callable[[], T], attempts: int = 3) -> T:
     """``step()``, again (up to ``attempts`` in all) while it fails on a duplicate row."""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, attempts):
         try:
             return step()
         except MlflowException as error:
-            if attempt == attempts or not any(s in str(error) for s in DUPLICATE_ROW):
+            if not any(s in str(error) for s in _DUPLICATE_ROW):
                 raise
             time.sleep(0.2 * attempt)
-    raise AssertionError("unreachable")
+    return step()
