@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--ours", nargs="*", default=OURS, help="our search's overrides")
     parser.add_argument("--keep", type=Path, help="keep each search's mlruns/ under this folder")
     parser.add_argument("--train-size", type=int, help="a training subset (to try the script)")
+    parser.add_argument("--batch-size", type=int, default=32, help="both searches' batch size")
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="time-to-accuracy-"))
     subset = [] if args.train_size is None else [f"data.train_size={args.train_size}"]
@@ -108,6 +110,7 @@ def main() -> None:
         *subset,
         "+technique=combined",
         f"train.epochs={args.epochs}",
+        f"train.batch_size={args.batch_size}",
         f"sweep.epoch_budget={args.epoch_budget}",
         "sweep.n_trials=1000",
         "mlflow.log_model=false",
@@ -121,10 +124,11 @@ def main() -> None:
         "(measured)",
         "",
         f"`python benchmarks/time_to_accuracy.py --target {args.target} --epoch-budget "
-        f"{args.epoch_budget} --epochs {args.epochs} --max-minutes {args.max_minutes:g} "
-        f"--ours {' '.join(args.ours)}` on {platform.node()} "
+        f"{args.epoch_budget} --epochs {args.epochs} --batch-size {args.batch_size} "
+        f"--max-minutes {args.max_minutes:g} --ours {' '.join(args.ours)}` on {platform.node()} "
         f"({os.cpu_count()} CPUs): `+technique=combined`, the full training split, "
-        f"at most {args.epochs} epochs a trial and {args.epoch_budget} epochs a search, the "
+        f"batch {args.batch_size}, at most {args.epochs} epochs a trial and "
+        f"{args.epoch_budget} epochs a search, the "
         "searches one after the other. A search stops when it first reaches the target or at "
         f"{args.max_minutes:g} minutes.",
         "",
@@ -143,7 +147,7 @@ def main() -> None:
     header = ["search", "time to target", "best val. accuracy seen %", "epochs trained"]
     lines += markdown_table([*header, "wall s", "command"], table)
     lines.append("")
-    RESULTS.write_text("\n".join(lines))
+    args.output.write_text("\n".join(lines))
     print("\n".join(lines))
 
 
