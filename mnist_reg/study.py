@@ -266,15 +266,19 @@ def finished_count(study: optuna.Study) -> int:
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: state, validation and test accuracy, cost, parameters."""
+    """One row per trial: state, validation accuracy (the objective, of the kept weights;
+    none for a pruned trial) and that of the last epoch trained (where a pruned trial
+    stopped), test accuracy, cost, parameters."""
     rows = []
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
+        reported = trial.intermediate_values
         rows.append(
             {
                 "trial": trial.number,
                 "state": trial.state.name,
                 "val_accuracy": trial.value if trial.state == FINISHED[0] else None,
+                "last_val_accuracy": reported[max(reported)] if reported else None,
                 "test_accuracy": attrs.get("test_accuracy"),
                 "epochs": attrs.get("epochs_trained"),
                 "seconds": attrs.get("train_seconds"),

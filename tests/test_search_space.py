@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import optuna
+import pandas as pd
 import pytest
 
 from mnist_reg.search_space import flat_params, grid, suggest, with_values
-from mnist_reg.study import make_pruner, make_sampler, prunes, study_name
+from mnist_reg.study import make_pruner, make_sampler, prunes, study_name, trials_table
 from mnist_reg.tracking.uri import DEFAULT_TRACKING_URI, tracking_uri
 from tests.conftest import Compose
 
@@ -102,3 +103,20 @@ def test_urls_are_logged_without_their_password(compose_cfg: Compose) -> None:
     logged = [str(v) for v in flat_params(cfg, sections=("sweep",)).values()] + [safe_yaml(cfg)]
     assert not any("s3cr3t" in text or "hunter2" in text for text in logged)
     assert "optuna:***@db-host" in safe_yaml(cfg) and "user:***@mlflow-host" in safe_yaml(cfg)
+
+
+def test_the_trials_table_shows_where_a_pruned_trial_stopped() -> None:
+    study = optuna.create_study(direction="maximize")
+    complete = study.ask()
+    for epoch, value in enumerate((0.97, 0.985, 0.98), start=1):
+        complete.report(value, step=epoch)
+    study.tell(complete, 0.985)  # the kept (best) epoch's weights, not the last epoch's
+    pruned = study.ask()
+    pruned.report(0.91, step=1)
+    study.tell(pruned, state=optuna.trial.TrialState.PRUNED)
+    table = trials_table(study).set_index("trial")
+    assert table.loc[0, "val_accuracy"] == 0.985
+    assert table.loc[0, "last_val_accuracy"] == 0.98
+    assert table.loc[1, "state"] == "PRUNED"
+    assert pd.isna(table.loc[1, "val_accuracy"])  # a pruned trial has no objective value
+    assert table.loc[1, "last_val_accuracy"] == 0.91  # but it did train an epoch
