@@ -3,6 +3,7 @@ TensorFlow is imported, one-line errors, and Ctrl-C / SIGTERM that clean up and 
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
@@ -55,9 +56,11 @@ def interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def run_guarded(work: Callable[[], T]) -> T:
-    """Run ``work`` with TensorFlow quiet, SIGTERM treated as Ctrl-C, and user errors (a
-    study that cannot be resumed, nothing to repeat) as one line and a non-zero exit."""
+    """Run ``work`` with TensorFlow quiet, SIGTERM treated as Ctrl-C, user errors (a
+    study that cannot be resumed, nothing to repeat) as one line and a non-zero exit, and a
+    native crash (TensorFlow's C++) printing each thread's Python stack, not nothing."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    faulthandler.enable()
     signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         return work()

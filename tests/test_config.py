@@ -207,3 +207,16 @@ def test_a_setting_added_since_a_study_began_is_accepted_at_its_default(
     stored["train.epochs"] = 3  # a stored setting that differs is still refused
     with pytest.raises(ConfigError, match=r"train.epochs=5 \(study: 3\)"):
         refuse_changed_settings("old-study", stored, cfg)
+
+
+def test_a_native_crash_says_where_it_happened() -> None:
+    """A crash inside TensorFlow's C++ (a segfault, an abort) kills the process without a
+    Python traceback; the entry points print where each thread was instead of nothing."""
+    crash = (
+        "import ctypes; from mnist_reg.cli import run_guarded; "
+        "run_guarded(lambda: ctypes.string_at(0))"
+    )
+    done = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in done.stderr
+    assert "run_guarded" in done.stderr
