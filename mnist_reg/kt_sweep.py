@@ -279,10 +279,27 @@ def _run_kt_sweep(cfg: DictConfig, name: str, folder: Path) -> SweepOutcome:
     ) as parent_run_id:
         state.data["mlflow_parent_run_id"] = parent_run_id
         state.save()
-        tuner.search(verbose=0)
-        table = trials_table(tuner.oracle, state, cfg)
-        best = best_trial(tuner.oracle, state, cfg)
-        tracker.log_sweep_summary(table, {}, name)
-        if best is not None:  # one worker per project (kt_project's lock): no race here
-            tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, name)
+        try:
+            tuner.search(verbose=0)
+        except KeyboardInterrupt:  # what finished is summarized all the same, as in run_sweep
+            log.info("interrupted: summarizing the trials finished so far")
+            _summarize(tuner.oracle, state, cfg, tracker, parent_run_id, name)
+            raise
+        table, best = _summarize(tuner.oracle, state, cfg, tracker, parent_run_id, name)
     return SweepOutcome(name, len(tuner.oracle.trials) - before, table, best, parent_run_id)
+
+
+def _summarize(
+    oracle: kt.Oracle,
+    state: ProjectState,
+    cfg: DictConfig,
+    tracker: Tracker,
+    parent_run_id: str,
+    name: str,
+) -> tuple[pd.DataFrame, BestTrial | None]:
+    table = trials_table(oracle, state, cfg)
+    best = best_trial(oracle, state, cfg)
+    tracker.log_sweep_summary(table, {}, name)
+    if best is not None:  # one worker per project (kt_project's lock): no race here
+        tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, name)
+    return table, best

@@ -91,7 +91,6 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
 
     # Heavy imports only once there is training to do.
     from mnist_reg.objective import make_objective
-    from mnist_reg.plots import study_figures
     from mnist_reg.progress import SweepProgress
     from mnist_reg.splits import load_splits
     from mnist_reg.tracking.runs import Tracker
@@ -128,25 +127,43 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
             study.set_user_attr("mlflow_parent_run_id", parent_run_id)
         # exits before the parent run's own context: leaves it RUNNING if others train
         stack.callback(settle_parent_run, study, lock, tracker, parent_run_id)
-        with contextlib.suppress(NoTrialLeft):  # the other workers hold the last slots
-            study.optimize(
-                make_objective(cfg, splits, tracker, progress, prunes(cfg)),
-                n_trials=missing,  # at most this many attempts, failed ones included
-                catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
-                callbacks=[progress.trial_ended, budget],
-            )
+        try:
+            with contextlib.suppress(NoTrialLeft):  # the other workers hold the last slots
+                study.optimize(
+                    make_objective(cfg, splits, tracker, progress, prunes(cfg)),
+                    n_trials=missing,  # at most this many attempts, failed ones included
+                    catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
+                    callbacks=[progress.trial_ended, budget],
+                )
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: what finished before it is summarized and registered all the
+            # same (a resumed sweep rewrites the summary), then the interrupt goes on
+            log.info("interrupted: summarizing the trials finished so far")
+            summarize(study, lock, tracker, parent_run_id, cfg)
+            raise
         _say_who_holds_the_rest(study, target, cfg.sweep.grace_period, budget)
-        figures = {f"optuna/{k}": v for k, v in study_figures(study).items()}
-        # The study as of now, and one worker at a time writing the parent run's summary:
-        # MLflow's tag, latest-metric and alias upserts are not atomic, and a worker holding
-        # an older best must not overwrite a newer one.
-        with lock.held():
-            table = trials_table(study)
-            tracker.log_sweep_summary(table, figures, name)
-            best = best_trial(study)
-            if best is not None:
-                tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, name)
+        table, best = summarize(study, lock, tracker, parent_run_id, cfg)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def summarize(
+    study: optuna.Study, lock: StorageLock, tracker: Tracker, parent_run_id: str, cfg: DictConfig
+) -> tuple[pd.DataFrame, BestTrial | None]:
+    """The parent run's closing summary (trials table, state counts, figures) and the best
+    trial tagged and registered, from the study as it is now."""
+    from mnist_reg.plots import study_figures
+
+    figures = {f"optuna/{k}": v for k, v in study_figures(study).items()}
+    # One worker at a time writes the parent run's summary: MLflow's tag, latest-metric and
+    # alias upserts are not atomic, and a worker holding an older best must not overwrite a
+    # newer one.
+    with lock.held():
+        table = trials_table(study)
+        tracker.log_sweep_summary(table, figures, cfg.sweep.study_name)
+        best = best_trial(study)
+        if best is not None:
+            tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, cfg.sweep.study_name)
+    return table, best
 
 
 def settle_parent_run(

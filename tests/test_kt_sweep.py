@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +146,30 @@ def test_a_second_worker_on_a_kt_project_is_refused_before_training(
         with pytest.raises(ConfigError, match="another worker is running Keras Tuner project"):
             run_sweep(cfg)
     assert not (folder / STATE_FILE).exists()  # nothing half-made
+
+
+def test_an_interrupted_kt_sweep_summarizes_what_finished(
+    compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_reg import tracked
+
+    real_train, calls = tracked.train, []
+
+    def interrupted_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C (or SIGTERM) during the second trial
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(tracked, "train", interrupted_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(compose_cfg(*kt_overrides(tmp_path, "random")))
+    client, parents, children = tracked_runs(tmp_path)
+    assert [r.info.status for r in parents] == ["KILLED"]
+    finished = [r for r in children if r.info.status == "FINISHED"]
+    assert len(finished) == 1 and len(children) == 2
+    summary = parents[0].data
+    assert summary.metrics["trials_complete"] == 1
+    assert summary.tags["best_trial_run_id"] == finished[0].info.run_id
+    champion = client.get_model_version_by_alias("mnist-cnn", "champion")
+    assert champion.tags["source_run_id"] == finished[0].info.run_id

@@ -215,7 +215,7 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
         "mnist_reg.sweep",
         "+technique=baseline",
         *tiny_overrides(tmp_path),
-        "train.epochs=8",  # long enough to be interrupted in the middle of the first trial
+        "train.epochs=8",  # long enough to be interrupted in the middle of the second trial
     ]
     worker = subprocess.Popen(
         command,
@@ -229,7 +229,7 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     before = []
     for line in worker.stdout:
         before.append(line)
-        if "epoch 2/8" in line:
+        if "trial 1 (2/2) epoch 2/8" in line:
             break
     assert worker.poll() is None, "".join(before)[-3000:]  # it ended on its own: why
     worker.send_signal(signum)
@@ -238,9 +238,21 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     assert "run the same command again to resume" in output
 
     study = load_study(tmp_path, "mnist-baseline")
-    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]
-    _, parents, children = tracked_runs(tmp_path)
-    assert [r.info.status for r in parents + children] == ["KILLED", "KILLED"]
+    assert [t.state for t in study.trials] == [
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.FAIL,
+    ]
+    client, parents, children = tracked_runs(tmp_path)
+    assert [r.info.status for r in parents] == ["KILLED"]
+    assert sorted(r.info.status for r in children) == ["FINISHED", "KILLED"]
+    # what finished before the interrupt is summarized and registered, as after a full sweep
+    finished = next(r for r in children if r.info.status == "FINISHED")
+    summary = parents[0].data
+    assert summary.metrics["trials_complete"] == 1 and summary.metrics["trials_fail"] == 1
+    assert summary.tags["best_trial_run_id"] == finished.info.run_id
+    assert "trials.csv" in {a.path for a in client.list_artifacts(parents[0].info.run_id)}
+    champion = client.get_model_version_by_alias("mnist-cnn", "champion")
+    assert champion.tags["source_run_id"] == finished.info.run_id
 
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -249,6 +261,7 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     _, parents, children = tracked_runs(tmp_path)
     assert len(parents) == 1  # the same parent run, resumed
     assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+    assert parents[0].data.metrics["trials_complete"] == 2
 
 
 def test_diverged_trial_fails_with_its_reason_and_logs_no_model(
