@@ -3,6 +3,7 @@ TensorFlow is imported, one-line errors, and Ctrl-C / SIGTERM that clean up and 
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import signal
@@ -60,7 +61,9 @@ def run_guarded(work: Callable[[], T]) -> T:
     study that cannot be resumed, nothing to repeat) as one line and a non-zero exit, and a
     native crash (TensorFlow's C++) printing each thread's Python stack, not nothing."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    faulthandler.enable()
+    if not faulthandler.is_enabled():  # python -X faulthandler, or pytest, may have it on
+        with contextlib.suppress(Exception):  # a stderr with no file behind it (a notebook)
+            faulthandler.enable()
     signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         return work()

@@ -27,7 +27,7 @@ from mnist_reg.progress import EpochProgress, SweepProgress
 from mnist_reg.search_space import flat_params, with_values
 from mnist_reg.splits import Splits, load_splits
 from mnist_reg.study import BestTrial, refuse_changed_settings, trial_settings
-from mnist_reg.sweep_runner import SweepOutcome
+from mnist_reg.sweep_runner import SweepOutcome, summarize_interrupted
 from mnist_reg.tracked import raise_if_diverged, test_logged, train_logged
 from mnist_reg.tracking.runs import EpochMetricsLogger, Tracker
 from mnist_reg.training import fresh_session
@@ -282,8 +282,9 @@ def _run_kt_sweep(cfg: DictConfig, name: str, folder: Path) -> SweepOutcome:
         try:
             tuner.search(verbose=0)
         except KeyboardInterrupt:  # what finished is summarized all the same, as in run_sweep
-            log.info("interrupted: summarizing the trials finished so far")
-            _summarize(tuner.oracle, state, cfg, tracker, parent_run_id, name)
+            summarize_interrupted(
+                lambda: _summarize(tuner.oracle, state, cfg, tracker, parent_run_id, name)
+            )
             raise
         table, best = _summarize(tuner.oracle, state, cfg, tracker, parent_run_id, name)
     return SweepOutcome(name, len(tuner.oracle.trials) - before, table, best, parent_run_id)

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,32 +139,56 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: what finished before it is summarized and registered all the
             # same (a resumed sweep rewrites the summary), then the interrupt goes on
-            log.info("interrupted: summarizing the trials finished so far")
-            summarize(study, lock, tracker, parent_run_id, cfg)
+            summarize_interrupted(
+                lambda: summarize(study, lock, tracker, parent_run_id, cfg, interrupted=True)
+            )
             raise
         _say_who_holds_the_rest(study, target, cfg.sweep.grace_period, budget)
         table, best = summarize(study, lock, tracker, parent_run_id, cfg)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
 
 
+INTERRUPTED_LOCK_TIMEOUT = 10.0  # seconds an interrupted worker waits for the lock to summarize
+
+
 def summarize(
-    study: optuna.Study, lock: StorageLock, tracker: Tracker, parent_run_id: str, cfg: DictConfig
+    study: optuna.Study,
+    lock: StorageLock,
+    tracker: Tracker,
+    parent_run_id: str,
+    cfg: DictConfig,
+    interrupted: bool = False,
 ) -> tuple[pd.DataFrame, BestTrial | None]:
     """The parent run's closing summary (trials table, state counts, figures) and the best
-    trial tagged and registered, from the study as it is now."""
+    trial tagged and registered, from the study as it is now. After an interrupt, without
+    Optuna's figures (a resumed sweep draws them) and waiting for the lock at most
+    ``INTERRUPTED_LOCK_TIMEOUT`` seconds: a supervisor's grace period is short."""
     from mnist_reg.plots import study_figures
 
-    figures = {f"optuna/{k}": v for k, v in study_figures(study).items()}
+    figures = {} if interrupted else {f"optuna/{k}": v for k, v in study_figures(study).items()}
     # One worker at a time writes the parent run's summary: MLflow's tag, latest-metric and
     # alias upserts are not atomic, and a worker holding an older best must not overwrite a
     # newer one.
-    with lock.held():
+    with lock.held(INTERRUPTED_LOCK_TIMEOUT if interrupted else None):
         table = trials_table(study)
         tracker.log_sweep_summary(table, figures, cfg.sweep.study_name)
         best = best_trial(study)
         if best is not None:
             tracker.mark_best(parent_run_id, best.as_dict(), cfg.data.name, cfg.sweep.study_name)
     return table, best
+
+
+def summarize_interrupted(write: Callable[[], object]) -> None:
+    """Run the summary of an interrupted sweep; whatever stops it (an error, the lock's
+    timeout, a second Ctrl-C) is logged, so that the interrupt itself still ends the sweep
+    (the parent run KILLED, the one-line message)."""
+    log.info("interrupted: summarizing the trials finished so far")
+    try:
+        write()
+    except KeyboardInterrupt:
+        log.warning("interrupted again: the summary is left as it was; a resumed sweep writes it")
+    except Exception as error:
+        log.warning("the interrupted sweep's summary failed (%s); resuming writes it", error)
 
 
 def settle_parent_run(

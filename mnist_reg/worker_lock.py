@@ -18,8 +18,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,15 @@ class StorageLock:
             )
 
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock for the block; with ``timeout`` (seconds), raise ``TimeoutError``
+        rather than wait longer for it (a worker cleaning up after an interrupt must not
+        hang on it)."""
         with _thread_lock:
             if self._depth == 0:
-                self._release = self._acquire()
+                if self._release is not None:  # an interrupt struck before the block began
+                    self._release()
+                self._release = self._acquire(timeout)
             self._depth += 1
             try:
                 yield
@@ -64,15 +70,22 @@ class StorageLock:
                     self._release()
                     self._release = None
 
-    def _acquire(self) -> Any:
+    def _acquire(self, timeout: float | None) -> Any:
         if self.url.startswith("postgresql"):
-            return _postgres_lock(self.url)
+            return _postgres_lock(self.url, timeout)
         path = lock_file(self.url)
         if path is None:
             return lambda: None
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("a")
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if timeout is None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            else:
+                _poll(lambda: _try_flock(handle), timeout)
+        except BaseException:  # an interrupt while waiting, or the timeout: nothing held
+            handle.close()
+            raise
 
         def release() -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -81,13 +94,40 @@ class StorageLock:
         return release
 
 
-def _postgres_lock(url: str) -> Any:
+def _try_flock(handle: Any) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _poll(attempt: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not attempt():
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the worker lock was not free within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def _postgres_lock(url: str, timeout: float | None) -> Any:
     import sqlalchemy
 
     key = zlib.crc32(b"mnist_reg worker lock")  # one lock per database
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     connection = engine.connect()
-    connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+    try:
+        if timeout is None:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        else:
+            query = sqlalchemy.text("SELECT pg_try_advisory_lock(:key)")
+            _poll(lambda: bool(connection.execute(query, {"key": key}).scalar()), timeout)
+    except BaseException:
+        # an interrupt may land after the server granted the lock: closing the session
+        # releases it there, instead of leaving it to a connection nothing refers to
+        connection.close()
+        engine.dispose()
+        raise
 
     def release() -> None:
         try:

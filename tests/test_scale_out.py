@@ -104,3 +104,14 @@ def test_killed_worker_trial_is_failed_by_the_heartbeat_on_postgresql(stores: St
     assert killed.info.status == "KILLED"
     assert killed.data.tags["trial_state"] == "FAIL"
     assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+
+
+def test_the_worker_lock_times_out_on_postgresql() -> None:
+    from mnist_reg.worker_lock import StorageLock
+    from tests.test_workers import check_lock_timeout
+
+    try:
+        with fresh_databases("optuna") as (url,):
+            check_lock_timeout(StorageLock(url), StorageLock(url))
+    except NoPostgres as error:
+        pytest.fail(str(error))

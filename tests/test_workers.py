@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,3 +217,39 @@ def test_an_alias_another_process_just_created_is_moved_not_an_error(
     registry.set_alias(client, "mnist-cnn", registry.CHAMPION, "2")
     assert raced == [registry.CHAMPION]
     assert str(client.get_model_version_by_alias("mnist-cnn", registry.CHAMPION).version) == "2"
+
+
+def test_a_lock_another_worker_holds_times_out_and_leaves_nothing_held(tmp_path: Path) -> None:
+    from mnist_reg.worker_lock import StorageLock
+
+    storage = f"sqlite:///{tmp_path}/optuna.db"
+    check_lock_timeout(StorageLock(storage), StorageLock(storage))
+
+
+def check_lock_timeout(holder: Any, waiter: Any) -> None:
+    """``waiter`` gives up after its timeout while ``holder`` holds the lock, and its attempt
+    holds nothing once ``holder`` lets go (SQLite's flock and PostgreSQL's advisory lock)."""
+    with holder.held(), pytest.raises(TimeoutError), waiter.held(timeout=0.3):
+        pass
+    with waiter.held(timeout=5):  # free again: the timed-out attempt kept nothing
+        pass
+    with holder.held(timeout=5):  # and the waiter released what it then held
+        pass
+
+
+def test_an_interrupted_sweeps_summary_never_hides_the_interrupt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mnist_reg.sweep_runner import summarize_interrupted
+
+    def failing() -> None:
+        raise TimeoutError("the worker lock was not free within 10 s")
+
+    def interrupted_again() -> None:
+        raise KeyboardInterrupt
+
+    with caplog.at_level(logging.WARNING, logger="mnist_reg"):
+        summarize_interrupted(failing)  # neither raises: the first interrupt goes on
+        summarize_interrupted(interrupted_again)
+    assert "summary failed (the worker lock was not free within 10 s)" in caplog.text
+    assert "interrupted again" in caplog.text

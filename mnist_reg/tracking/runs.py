@@ -227,14 +227,15 @@ class Tracker:
                 "best_trial_test_accuracy": best["test_accuracy"],
             }
         )
+        tags = {f"best.{k}": str(v) for k, v in best["params"].items()}
+        mlflow.set_tags(tags)  # first: a summary stopped half-way leaves these, not none
         parent = self.client.get_run(parent_run_id)
-        for stale in [k for k in parent.data.tags if k.startswith("best.")]:
+        for stale in [k for k in parent.data.tags if k.startswith("best.") and k not in tags]:
             try:
-                self.client.delete_tag(parent_run_id, stale)  # an earlier best's parameters
+                self.client.delete_tag(parent_run_id, stale)  # an earlier best's parameter
             except MlflowException as error:  # another worker's summary removed it first
                 if "No tag with name" not in str(error):
                     raise
-        mlflow.set_tags({f"best.{k}": str(v) for k, v in best["params"].items()})
         for run in self.child_runs(parent_run_id):
             if run.data.tags.get("run_type") != "trial":  # repeats share the parent
                 continue
