@@ -189,7 +189,8 @@ class TrackedTuner(kt.Tuner):
 
 
 def trials_table(oracle: kt.Oracle, state: ProjectState, cfg: DictConfig) -> pd.DataFrame:
-    """One row per trial, in the columns of the Optuna backend's table."""
+    """One row per trial, in the columns of the Optuna backend's table but
+    ``last_val_accuracy`` (Keras Tuner stops no trial half-way)."""
     rows = []
     for trial_id in sorted(oracle.trials, key=int):
         trial = oracle.trials[trial_id]

@@ -22,16 +22,20 @@ from mnist_reg.training import fresh_session
 
 
 class PruningCallback(keras.callbacks.Callback):
-    """Reports val_accuracy to Optuna each epoch; stops training when the pruner says so.
+    """Reports val_accuracy to Optuna each epoch (every trial: the trials table and Optuna's
+    intermediate-value plot read it); with ``prune``, stops training when the pruner says so.
 
     Stopping (rather than raising inside ``fit``) lets the trial's curves be logged before
     the objective raises ``TrialPruned``.
     """
 
-    def __init__(self, trial: optuna.Trial, epochs: int, monitor: str = "val_accuracy") -> None:
+    def __init__(
+        self, trial: optuna.Trial, epochs: int, prune: bool, monitor: str = "val_accuracy"
+    ) -> None:
         super().__init__()
         self.trial = trial
         self.epochs = epochs
+        self.prune = prune
         self.monitor = monitor
         self.pruned_at: int | None = None
 
@@ -41,7 +45,9 @@ class PruningCallback(keras.callbacks.Callback):
             return
         # Steps count epochs from 1, the unit of Hyperband's resource and of n_warmup_steps.
         self.trial.report(float(value), step=epoch + 1)
-        if epoch + 1 < self.epochs and self.trial.should_prune():  # a full run is never pruned
+        if not self.prune or epoch + 1 >= self.epochs:  # a full run is never pruned
+            return
+        if self.trial.should_prune():
             self.pruned_at = epoch
             self.model.stop_training = True
 
@@ -69,18 +75,17 @@ def make_objective(
             trial_cfg = with_values(cfg, suggest(trial, cfg))
             trial_cfg.train.seed = cfg.train.seed + trial.number
             trial.set_user_attr("seed", trial_cfg.train.seed)
-            pruning = PruningCallback(trial, trial_cfg.train.epochs) if prune else None
+            pruning = PruningCallback(trial, trial_cfg.train.epochs, prune)
             callbacks: list[keras.callbacks.Callback] = [
                 EpochMetricsLogger(),
                 EpochProgress(progress, best_value(trial.study)),
+                pruning,
             ]
-            if pruning is not None:
-                callbacks.append(pruning)
             result = train_logged(trial_cfg, splits, tracker, callbacks)
             trial.set_user_attr("epochs_trained", result.epochs_trained)
             trial.set_user_attr("train_seconds", round(result.train_seconds, 2))
             raise_if_diverged(result)
-            if pruning is not None and pruning.pruned_at is not None:
+            if pruning.pruned_at is not None:
                 raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
             test = test_logged(result, splits, tracker)
             trial.set_user_attr("test_accuracy", test.test_accuracy)

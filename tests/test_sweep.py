@@ -196,6 +196,8 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(
     outcome = sweep(compose_cfg("+technique=baseline", *tiny_overrides(tmp_path)))
     states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+    # epochs are reported to Optuna without pruning too (baseline trials are never pruned)
+    assert outcome.table["last_val_accuracy"].notna().tolist() == [False, True]
     client, parents, children = tracked_runs(tmp_path)
     failed = next(r for r in children if r.data.tags["trial_number"] == "0")
     assert failed.info.status == "FAILED"
