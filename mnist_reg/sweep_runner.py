@@ -58,6 +58,7 @@ def run_sweep(cfg: DictConfig) -> SweepOutcome:
     # so they land in the sweep's log file too.
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
+    _quiet_interrupt_tracebacks(logging.getLogger("optuna.study._optimize"))
     malloc.limit_arenas()  # before TensorFlow's threads: keeps a long sweep's memory flat
     cfg = copy.deepcopy(cfg)
     cfg.sweep.study_name = study_name(cfg)
@@ -189,6 +190,20 @@ def summarize_interrupted(write: Callable[[], object]) -> None:
         log.warning("interrupted again: the summary is left as it was; a resumed sweep writes it")
     except Exception as error:
         log.warning("the interrupted sweep's summary failed (%s); resuming writes it", error)
+
+
+def _no_interrupt_traceback(record: logging.LogRecord) -> bool:
+    """Optuna logs an interrupted trial's KeyboardInterrupt with its whole traceback; keep
+    its one line ("Trial 3 failed ...") and drop the traceback of a Ctrl-C."""
+    kind = record.exc_info[0] if record.exc_info else None
+    if kind is not None and issubclass(kind, KeyboardInterrupt):
+        record.exc_info, record.exc_text = None, None
+    return True
+
+
+def _quiet_interrupt_tracebacks(logger: logging.Logger) -> None:
+    if _no_interrupt_traceback not in logger.filters:
+        logger.addFilter(_no_interrupt_traceback)
 
 
 def settle_parent_run(

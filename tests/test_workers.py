@@ -253,3 +253,21 @@ def test_an_interrupted_sweeps_summary_never_hides_the_interrupt(
         summarize_interrupted(interrupted_again)
     assert "summary failed (the worker lock was not free within 10 s)" in caplog.text
     assert "interrupted again" in caplog.text
+
+
+def test_optuna_logs_an_interrupted_trial_in_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    from mnist_reg.sweep_runner import _quiet_interrupt_tracebacks
+
+    logger = logging.getLogger("optuna.study._optimize")
+    _quiet_interrupt_tracebacks(logger)
+    _quiet_interrupt_tracebacks(logger)  # once per process, however many sweeps
+    assert len(logger.filters) == 1
+    with caplog.at_level(logging.WARNING, logger="optuna"):
+        for error in (KeyboardInterrupt("signal 15"), RuntimeError("out of memory")):
+            try:
+                raise error
+            except BaseException:
+                logger.warning("Trial 1 failed", exc_info=True)
+    interrupted, failed = caplog.records
+    assert interrupted.exc_info is None  # no traceback for Ctrl-C or SIGTERM
+    assert failed.exc_info is not None  # a real error keeps its traceback
