@@ -40,9 +40,9 @@ RESULTS = Path(__file__).parent / "results" / "trial_overhead.md"
 
 
 def article_fit(
-    splits: Splits, epochs: int, validate: bool = False
+    splits: Splits, epochs: int, each_epoch_validation: bool = False
 ) -> tuple[float, float, float, float]:
-    """The tutorial's code, verbatim but for the data (and, with ``validate``, the
+    """The tutorial's code, verbatim but for the data (and, with ``each_epoch_validation``, the
     validation split each epoch at the batch size a trial validates with): seconds, fit
     seconds, test accuracy, and the CPU seconds of the whole (all threads)."""
     from keras import layers
@@ -67,7 +67,7 @@ def article_fit(
     fit_start = time.perf_counter()
     validation = (
         {"validation_data": (splits.x_val, splits.y_val), "validation_batch_size": 1024}
-        if validate
+        if each_epoch_validation
         else {}
     )
     model.fit(
@@ -138,7 +138,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         # Unmeasured, one epoch of each first: the process's one-time costs (TensorFlow's
         # kernels, MLflow's import and database) would otherwise land on the first runs.
-        article_fit(splits, 1, validate=True)
+        article_fit(splits, 1, each_epoch_validation=True)
         tracked_trial(["train.epochs=1"], Path(tmp), "warm-up")
         for index in range(args.repeats):
             # plain, validated, tracked; then the reverse: a drift of the machine (or being
@@ -149,7 +149,7 @@ def main() -> None:
                     seconds, fit_s, accuracy, cpu = article_fit(splits, args.epochs)
                 elif arm == "validated":
                     validated_s, validated_fit_s, _, _ = article_fit(
-                        splits, args.epochs, validate=True
+                        splits, args.epochs, each_epoch_validation=True
                     )
                 else:
                     trial_s, our_fit_s, whole_s, our_accuracy, our_cpu_s = tracked_trial(
