@@ -37,7 +37,10 @@ from mnist_reg.worker_lock import sole_worker
 log = logging.getLogger("mnist_reg")
 
 # Keras Tuner's trial states, in the names Optuna and the MLflow runs use.
-STATES = {"COMPLETED": "COMPLETE", "FAILED": "FAIL", "INVALID": "FAIL", "RUNNING": "RUNNING"}
+# One worker per project (kt_project's lock): a trial still RUNNING in the oracle when the
+# table is written was stopped (Ctrl-C, SIGTERM, a killed worker); Keras Tuner runs it again
+# on resume.
+STATES = {"COMPLETED": "COMPLETE", "FAILED": "FAIL", "INVALID": "FAIL", "RUNNING": "INTERRUPTED"}
 
 
 class EpochCounter(keras.callbacks.Callback):

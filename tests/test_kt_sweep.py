@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from mnist_reg.kt_project import STATE_FILE
@@ -173,3 +174,7 @@ def test_an_interrupted_kt_sweep_summarizes_what_finished(
     assert summary.tags["best_trial_run_id"] == finished[0].info.run_id
     champion = client.get_model_version_by_alias("mnist-cnn", "champion")
     assert champion.tags["source_run_id"] == finished[0].info.run_id
+    # Keras Tuner's oracle keeps the stopped trial RUNNING (it runs it again on resume); the
+    # table says what happened to it
+    table = pd.read_csv(client.download_artifacts(parents[0].info.run_id, "trials.csv"))
+    assert table["state"].tolist() == ["COMPLETE", "INTERRUPTED"]
