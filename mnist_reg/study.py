@@ -118,11 +118,14 @@ def target_trials(cfg: DictConfig) -> int:
 VOLATILE_KEYS = ("data.cache_dir", "data.download_timeout", "train.progress_bar")
 
 
+SPACE_KEY = "technique.search_space"  # stored as one JSON string
+
+
 def trial_settings(cfg: DictConfig) -> dict[str, Any]:
     """What every trial of a study must share: data, training and the technique's space."""
     settings = search_space.flat_params(cfg, sections=("data", "train", "technique"))
     container = OmegaConf.to_container(cfg.technique.search_space, resolve=True)
-    settings["technique.search_space"] = json.dumps(container, sort_keys=True)
+    settings[SPACE_KEY] = json.dumps(container, sort_keys=True)
     return {k: v for k, v in settings.items() if k not in VOLATILE_KEYS}
 
 
@@ -165,11 +168,23 @@ def refuse_changed_settings(name: str, stored: dict[str, Any] | None, cfg: DictC
 
     changed = sorted(k for k in stored.keys() | current.keys() if differs(k))
     if changed:
-        details = ", ".join(f"{k}={current.get(k)} (study: {stored.get(k)})" for k in changed)
+        details = ", ".join(
+            ", ".join(_space_changes(current[k], stored[k]))
+            if k == SPACE_KEY and k in current and k in stored
+            else f"{k}={current.get(k)} (study: {stored.get(k)})"
+            for k in changed
+        )
         raise ConfigError(
             f"study {name} was run with other settings: {details}; restore them "
             "or start a new study with sweep.study_name=NAME"
         )
+
+
+def _space_changes(current: str, stored: str) -> list[str]:
+    """The search-space bounds that differ, ``key=now (study: then)``, not both whole spaces."""
+    now, then = (_flatten(json.loads(space), SPACE_KEY) for space in (current, stored))
+    keys = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+    return [f"{k}={now.get(k)} (study: {then.get(k)})" for k in keys]
 
 
 class NoTrialLeft(Exception):

@@ -209,6 +209,29 @@ def test_a_setting_added_since_a_study_began_is_accepted_at_its_default(
         refuse_changed_settings("old-study", stored, cfg)
 
 
+def test_a_changed_search_space_is_named_by_the_bounds_that_changed(
+    compose_cfg: Compose,
+) -> None:
+    """Resuming with another search space names the bounds that differ, not both whole
+    spaces (a 4,000-character line for ``combined``)."""
+    from mnist_reg.study import refuse_changed_settings, trial_settings
+    from mnist_reg.validation import ConfigError
+
+    stored = trial_settings(compose_cfg("+technique=combined"))
+    changed = compose_cfg(
+        "+technique=combined",
+        "technique.search_space.patience.high=8",
+        "technique.search_space.min_delta.high=0.0004",
+    )
+    with pytest.raises(ConfigError) as refusal:
+        refuse_changed_settings("old-study", stored, changed)
+    message = str(refusal.value)
+    assert "technique.search_space.min_delta.high=0.0004 (study: 0.002)" in message
+    assert "technique.search_space.patience.high=8" in message
+    assert "rotation_degrees" not in message
+    assert len(message) < 400
+
+
 def test_a_native_crash_says_where_it_happened() -> None:
     """A crash inside TensorFlow's C++ (a segfault, an abort) kills the process without a
     Python traceback; the entry points print where each thread was instead of nothing."""
