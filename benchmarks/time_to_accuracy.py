@@ -104,6 +104,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20, help="most epochs a trial trains")
     parser.add_argument("--max-minutes", type=float, default=60)
     parser.add_argument("--ours", nargs="*", default=OURS, help="our search's overrides")
+    parser.add_argument(
+        "--both", nargs="*", default=[], help="overrides for both searches (a search space)"
+    )
     parser.add_argument("--keep", type=Path, help="keep each search's mlruns/ under this folder")
     parser.add_argument("--train-size", type=int, help="a training subset (to try the script)")
     parser.add_argument("--batch-size", type=int, default=128, help="both searches' batch size")
@@ -121,6 +124,7 @@ def main() -> None:
         f"sweep.seed={args.seed}",
         "sweep.n_trials=1000",
         "mlflow.log_model=false",
+        *args.both,
     ]
     rows = [
         search(name, root / name, [*common, *extra], args.target, args.max_minutes * 60)
@@ -132,7 +136,8 @@ def main() -> None:
         "",
         f"`python benchmarks/time_to_accuracy.py --target {args.target} --epoch-budget "
         f"{args.epoch_budget} --epochs {args.epochs} --batch-size {args.batch_size} "
-        f"--seed {args.seed} --max-minutes {args.max_minutes:g} --ours {' '.join(args.ours)}` "
+        f"--seed {args.seed} --max-minutes {args.max_minutes:g} --ours {' '.join(args.ours)}"
+        f"{' --both ' + ' '.join(args.both) if args.both else ''}` "
         f"on {platform.node()} "
         f"({os.cpu_count()} CPUs): `+technique=combined`, the full training split, "
         f"batch {args.batch_size}, at most {args.epochs} epochs a trial and "
