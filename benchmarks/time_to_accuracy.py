@@ -30,6 +30,7 @@ from mlflow.tracking import MlflowClient
 from sweep_runs import REPO, tracking_uri, trial_runs
 
 from mnist_reg.report import markdown_table
+from mnist_reg.search_curves import reaches
 
 RESULTS = Path(__file__).parent / "results" / "time_to_accuracy.md"
 OURS = ["sweep.sampler=tpe", "sweep.pruner=hyperband"]  # the last headline run's settings
@@ -51,7 +52,7 @@ def first_reach(folder: Path, target: float) -> tuple[float | None, float, int, 
             epochs += 1
             if math.isfinite(metric.value):
                 best = max(best, metric.value)
-            if metric.value >= target and (first is None or metric.timestamp < first):
+            if reaches(metric.value, target) and (first is None or metric.timestamp < first):
                 first = metric.timestamp
     by_then = None
     if first is not None:
