@@ -337,7 +337,9 @@ def test_resuming_under_other_settings_is_refused_before_training(
         sweep(changed)
     narrower = "technique.search_space.dropout_rate.high=0.4"
     space = compose_cfg(*overrides, "sweep.n_trials=2", narrower)
-    with pytest.raises(ConfigError, match=r"technique\.search_space="):
+    with pytest.raises(
+        ConfigError, match=r"technique\.search_space\.dropout_rate\.high=0\.4 \(study: 0\.6\)"
+    ):
         sweep(space)
     assert len(load_study(tmp_path, "mnist-dropout").trials) == 1
     _, _, children = tracked_runs(tmp_path)
