@@ -149,7 +149,7 @@ class TrackedTuner(kt.Tuner):
         counter = EpochCounter()
         self.progress.trial_started(number)
         try:
-            with self.tracker.trial_run(number, tags) as run_id:
+            with self.tracker.trial_run(number, tags, STATES["RUNNING"]) as run_id:
                 record["mlflow_run_id"] = run_id
                 record["seed"] = trial_cfg.train.seed
                 self.state.save()

@@ -169,6 +169,8 @@ def test_an_interrupted_kt_sweep_summarizes_what_finished(
     assert [r.info.status for r in parents] == ["KILLED"]
     finished = [r for r in children if r.info.status == "FINISHED"]
     assert len(finished) == 1 and len(children) == 2
+    stopped = next(r for r in children if r.info.status == "KILLED")
+    assert stopped.data.tags["trial_state"] == "INTERRUPTED"  # as the trials table says
     summary = parents[0].data
     assert summary.metrics["trials_complete"] == 1
     assert summary.tags["best_trial_run_id"] == finished[0].info.run_id

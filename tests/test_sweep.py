@@ -201,6 +201,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(
     client, parents, children = tracked_runs(tmp_path)
     failed = next(r for r in children if r.data.tags["trial_number"] == "0")
     assert failed.info.status == "FAILED"
+    assert failed.data.tags["trial_state"] == "FAIL"  # as Optuna has it: filterable in MLflow
     assert "simulated out of memory" in failed.data.tags["error"]
     assert "error.txt" in {a.path for a in client.list_artifacts(failed.info.run_id)}
     assert parents[0].info.status == "FINISHED"
@@ -248,6 +249,8 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     client, parents, children = tracked_runs(tmp_path)
     assert [r.info.status for r in parents] == ["KILLED"]
     assert sorted(r.info.status for r in children) == ["FINISHED", "KILLED"]
+    killed = next(r for r in children if r.info.status == "KILLED")
+    assert killed.data.tags["trial_state"] == "FAIL"  # Optuna's state for it, as after a kill -9
     # what finished before the interrupt is summarized and registered, as after a full sweep
     finished = next(r for r in children if r.info.status == "FINISHED")
     summary = parents[0].data

@@ -130,8 +130,12 @@ class Tracker:
             self.keep_parent_running(run_id)
 
     @contextmanager
-    def trial_run(self, trial_number: int, tags: dict[str, str]) -> Iterator[str]:
-        """A nested run for one trial; a pruned trial ends FINISHED, tagged PRUNED."""
+    def trial_run(
+        self, trial_number: int, tags: dict[str, str], interrupted_state: str = "FAIL"
+    ) -> Iterator[str]:
+        """A nested run for one trial, tagged with the state its search gives it: a pruned
+        trial ends FINISHED, tagged PRUNED; a failed one FAILED, tagged FAIL; an interrupted
+        one KILLED, tagged ``interrupted_state`` (Optuna's FAIL; Keras Tuner runs it again)."""
         parent = mlflow.active_run()
         if parent is not None:
             self.keep_parent_running(parent.info.run_id)
@@ -147,6 +151,14 @@ class Tracker:
             except optuna.TrialPruned:
                 mlflow.set_tag("trial_state", "PRUNED")
                 mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+                raise
+            except (KeyboardInterrupt, SystemExit):
+                if _is_active(run.info.run_id):
+                    mlflow.set_tag("trial_state", interrupted_state)
+                raise
+            except BaseException:
+                if _is_active(run.info.run_id):
+                    mlflow.set_tag("trial_state", "FAIL")
                 raise
             mlflow.set_tag("trial_state", "COMPLETE")
 
