@@ -59,10 +59,12 @@ def browser(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff: lint and format check."""
-    session.install("ruff")
+    """ruff (lint and format check) and import-linter (the architecture's contracts in
+    pyproject.toml: layers, one door to MLflow, no cycles; docs/architecture.md)."""
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON)

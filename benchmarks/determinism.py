@@ -28,9 +28,9 @@ def one_run(deterministic: bool, train_size: int, epochs: int) -> float:
 import json, os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 from hydra import compose, initialize_config_dir
-from mnist_reg.config import config_dir
-from mnist_reg.splits import load_splits
-from mnist_reg.training import train
+from mnist_reg.config.schema import config_dir
+from mnist_reg.data.splits import load_splits
+from mnist_reg.training.fit import train
 with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
     cfg = compose("config", overrides=["+technique=combined",
         "data.train_size={train_size}", "train.epochs={epochs}", "train.progress_bar=off",

@@ -4,12 +4,12 @@
 
 Variants, all fed the same shuffled batches of 32 (the article's batch size):
 
-- ``baseline``: no augmentation, the ``tf.data`` pipeline of ``mnist_reg.augmentation``;
+- ``baseline``: no augmentation, the ``tf.data`` pipeline of ``mnist_reg.training.augmentation``;
 - ``aug_map``: augmentation as a sequential ``map`` over the batches (what trials did up to
   2026-11-26: parallel calls draw from the layers' random state in no fixed order);
 - ``aug_map_parallel``: the same map with ``num_parallel_calls=AUTOTUNE`` (order kept);
 - ``aug_in_model``: the augmentation layers run inside the model's training step
-  (``mnist_reg.augmentation.augmenting``, what trials do now).
+  (``mnist_reg.training.augmentation.augmenting``, what trials do now).
 
 Augmentation is the ``+technique=augmentation`` default (rotation 10 degrees, shifts 0.1,
 zoom 0.1). Each measurement builds a fresh model and fits two epochs without validation;
@@ -44,10 +44,15 @@ def measure(rounds: int, train_size: int, batch_size: int, inter: int, intra: in
     tf.config.threading.set_inter_op_parallelism_threads(inter)
     tf.config.threading.set_intra_op_parallelism_threads(intra)
 
-    from mnist_reg.augmentation import augmenting, build_augmenter, training_dataset
-    from mnist_reg.config import AugmentationConfig, DataConfig, TechniqueConfig, TrainConfig
-    from mnist_reg.model import build_model, compile_model
-    from mnist_reg.splits import load_splits
+    from mnist_reg.config.schema import (
+        AugmentationConfig,
+        DataConfig,
+        TechniqueConfig,
+        TrainConfig,
+    )
+    from mnist_reg.data.splits import load_splits
+    from mnist_reg.training.augmentation import augmenting, build_augmenter, training_dataset
+    from mnist_reg.training.model import build_model, compile_model
 
     splits = load_splits(DataConfig(train_size=train_size))
     aug = AugmentationConfig(rotation_degrees=10.0, width_shift=0.1, height_shift=0.1, zoom=0.1)
@@ -101,7 +106,7 @@ def main() -> None:
         return
     import tensorflow as tf
 
-    from mnist_reg.report import markdown_table
+    from mnist_reg.analysis.tables import markdown_table
 
     results: dict[str, dict[str, list[float]]] = {}
     cpu: dict[str, dict[str, list[float]]] = {}

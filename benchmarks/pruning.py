@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sweep_runs import compose_config, run_sweep, trial_runs
 
-from mnist_reg.report import markdown_table
-from mnist_reg.search_curves import summarize
+from mnist_reg.analysis.search_curves import summarize
+from mnist_reg.analysis.tables import markdown_table
 
 RESULTS = Path(__file__).parent / "results" / "pruning.md"
 

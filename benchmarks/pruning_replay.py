@@ -4,8 +4,9 @@
     python benchmarks/pruning_replay.py /tmp/pruning/none
 
 Each recorded trial, in trial order, goes through an in-memory Optuna study with the pruner
-that ``mnist_reg.study.make_pruner`` builds for an arm's overrides: its validation accuracy
-is reported epoch by epoch and ``should_prune`` asked after each, as the sweep's objective
+that ``mnist_reg.search.optuna.samplers.make_pruner`` builds for an arm's overrides: its
+validation accuracy is reported epoch by epoch and ``should_prune`` asked after each, as the
+sweep's objective
 does. A pruned trial counts the epochs it had trained; a trial left alone counts all of its
 epochs and its kept validation accuracy. All arms see the same trials: a real pruned search
 parts from the unpruned one after its first pruned trial, because its sampler learns from
@@ -24,8 +25,8 @@ import optuna
 from mlflow.tracking import MlflowClient
 from sweep_runs import compose_config, tracking_uri, trial_runs
 
-from mnist_reg.report import markdown_table
-from mnist_reg.study import make_pruner
+from mnist_reg.analysis.tables import markdown_table
+from mnist_reg.search.optuna.samplers import make_pruner
 
 RESULTS = Path(__file__).parent / "results" / "pruning_replay.md"
 ARMS = [

@@ -54,8 +54,8 @@ def replay_trials(
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
-    from mnist_reg.study import ClaimingStudy
-    from mnist_reg.worker_lock import StorageLock
+    from mnist_reg.search.locks import StorageLock
+    from mnist_reg.search.optuna.workers import ClaimingStudy
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     lock = StorageLock(storage)

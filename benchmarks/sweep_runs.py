@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig
+
+from mnist_reg.config.schema import Config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,11 +49,11 @@ def trial_runs(folder: Path) -> pd.DataFrame:
     return runs[runs["tags.run_type"] == "trial"]
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
+def compose_config(overrides: list[str]) -> Config:
     """The sweep's configuration for ``overrides``, composed as the CLI composes it."""
     from hydra import compose, initialize_config_dir
 
-    from mnist_reg.config import config_dir
+    from mnist_reg.config.schema import as_config, config_dir
 
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose("config", overrides=overrides)
+        return as_config(compose("config", overrides=overrides))

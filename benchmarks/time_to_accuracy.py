@@ -29,8 +29,8 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 from sweep_runs import REPO, tracking_uri, trial_runs
 
-from mnist_reg.report import markdown_table
-from mnist_reg.search_curves import reaches
+from mnist_reg.analysis.search_curves import reaches
+from mnist_reg.analysis.tables import markdown_table
 
 RESULTS = Path(__file__).parent / "results" / "time_to_accuracy.md"
 OURS = ["sweep.sampler=tpe", "sweep.pruner=hyperband"]  # the last headline run's settings

@@ -25,10 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from hydra import compose, initialize_config_dir
 
-from mnist_reg import progress
-from mnist_reg.config import config_dir
-from mnist_reg.sweep_runner import run_sweep
-from mnist_reg.validation import validate
+from mnist_reg.config.schema import as_config, config_dir
+from mnist_reg.config.validation import validate
+from mnist_reg.search.dispatch import run as run_sweep
+from mnist_reg.training import progress
 
 RESULTS = Path(__file__).parent / "results" / "trial_memory.md"
 
@@ -65,7 +65,7 @@ def sweep_memory(backend: str, trials: int, root: Path) -> list[float]:
     ]
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
+            cfg = as_config(compose("config", overrides=overrides))
         validate(cfg)
         run_sweep(cfg)
     finally:

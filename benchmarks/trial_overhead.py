@@ -31,10 +31,10 @@ import keras
 import tensorflow as tf
 from hydra import compose, initialize_config_dir
 
-from mnist_reg.config import config_dir
-from mnist_reg.splits import Splits, load_splits
-from mnist_reg.sweep_runner import run_sweep
-from mnist_reg.validation import validate
+from mnist_reg.config.schema import as_config, config_dir
+from mnist_reg.config.validation import validate
+from mnist_reg.data.splits import Splits, load_splits
+from mnist_reg.search.dispatch import run as run_sweep
 
 RESULTS = Path(__file__).parent / "results" / "trial_overhead.md"
 
@@ -98,9 +98,9 @@ def tracked_trial(
                 *overrides,
             ],
         )
-    validate(cfg)
+    validate(as_config(cfg))
     start, cpu_start = time.perf_counter(), time.process_time()
-    outcome = run_sweep(cfg)
+    outcome = run_sweep(as_config(cfg))
     cpu = time.process_time() - cpu_start
     total = time.perf_counter() - start
     import optuna

@@ -19,10 +19,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mnist_reg.report import markdown_table
-from mnist_reg.search_curves import by_method, step_curve, study_curve, summarize
+from mnist_reg.analysis.search_curves import by_method, step_curve, study_curve, summarize
+from mnist_reg.analysis.tables import markdown_table
+from mnist_reg.config.schema import DEFAULT_TRACKING_URI
 from mnist_reg.tracking.queries import load_runs
-from mnist_reg.tracking.uri import DEFAULT_TRACKING_URI
 
 
 def plot(runs: pd.DataFrame, budget: int, path: Path) -> None:

@@ -14,8 +14,9 @@ from typing import TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_reg.config import available_techniques
-from mnist_reg.validation import ConfigError, validate
+from mnist_reg.config.schema import Config, as_config, available_techniques
+from mnist_reg.config.validation import validate
+from mnist_reg.errors import ConfigError, UserError
 
 T = TypeVar("T")
 
@@ -30,7 +31,7 @@ def require_writable_output(folder: str = "mlruns") -> None:
         return
     from pathlib import Path
 
-    from mnist_reg.preflight import check_writable_folder
+    from mnist_reg.config.preflight import check_writable_folder
 
     try:
         check_writable_folder(Path(folder) / "hydra", "the output folder")
@@ -38,17 +39,30 @@ def require_writable_output(folder: str = "mlruns") -> None:
         sys.exit(f"error: {error}")
 
 
-def check(cfg: DictConfig) -> None:
-    """Exit with a one-line-per-problem message when ``cfg`` cannot be run."""
+def console(main: Callable[[], None]) -> Callable[[], None]:
+    """An entry point's console script: the output folder checked, then Hydra's ``main``."""
+
+    def run() -> None:
+        require_writable_output()
+        main()
+
+    return run
+
+
+def check(cfg: DictConfig) -> Config:
+    """``cfg`` as the typed schema; exit with a one-line-per-problem message when it cannot
+    be run."""
     if OmegaConf.is_missing(cfg, "technique"):
         sys.exit(
             "error: no technique chosen; add +technique=NAME, NAME one of: "
             + ", ".join(available_techniques())
         )
+    config = as_config(cfg)
     try:
-        validate(cfg)
+        validate(config)
     except ConfigError as error:
         sys.exit(f"error: invalid configuration:\n{error}")
+    return config
 
 
 def interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -67,7 +81,7 @@ def run_guarded(work: Callable[[], T]) -> T:
     signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         return work()
-    except ConfigError as error:
+    except UserError as error:
         sys.exit(f"error: {error}")
     except KeyboardInterrupt:
         sys.exit(

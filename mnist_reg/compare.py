@@ -13,13 +13,13 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from mnist_reg.cli import require_writable_output
-from mnist_reg.config import config_dir
+from mnist_reg.cli import console
+from mnist_reg.config.schema import CompareAppConfig, config_dir
 
 
-def check_dates(cfg: DictConfig) -> None:
+def check_dates(cfg: CompareAppConfig) -> None:
     for key in ("since", "until"):
-        value = cfg.compare[key]
+        value = getattr(cfg.compare, key)
         if value is None:
             continue
         try:
@@ -29,9 +29,11 @@ def check_dates(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="compare")
-def main(cfg: DictConfig) -> None:
+def main(dict_cfg: DictConfig) -> None:
+    cfg: CompareAppConfig = dict_cfg  # type: ignore[assignment]
     check_dates(cfg)
-    from mnist_reg.report import print_table, run_compare
+    from mnist_reg.analysis.report import run_compare
+    from mnist_reg.analysis.tables import print_table
     from mnist_reg.tracking.queries import MissingExperimentError
 
     command = "python -m mnist_reg.compare " + " ".join(sys.argv[1:])
@@ -45,11 +47,7 @@ def main(cfg: DictConfig) -> None:
     print(f"\nwritten to {cfg.compare.output_dir}/: report.md, comparison.csv, *.png")
 
 
-def run() -> None:
-    """The console entry point: the output folder checked before Hydra writes to it."""
-    require_writable_output()
-    main()
-
+run = console(main)  # the console script, mnist-reg-compare
 
 if __name__ == "__main__":
     run()

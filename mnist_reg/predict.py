@@ -13,12 +13,11 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from mnist_reg.cli import require_writable_output
-from mnist_reg.config import config_dir
-from mnist_reg.validation import DATASET_SIZES
+from mnist_reg.cli import console
+from mnist_reg.config.schema import DATASET_SIZES, PredictAppConfig, config_dir
 
 
-def check(cfg: DictConfig) -> None:
+def check(cfg: PredictAppConfig) -> None:
     if cfg.index is None and not cfg.images:
         sys.exit("error: nothing to classify; give index=N (a test image) or images=[FILE,...]")
     size = DATASET_SIZES[cfg.data.name][1] if cfg.data.name in DATASET_SIZES else None
@@ -34,18 +33,19 @@ def describe(probabilities: np.ndarray, top: int) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="predict")
-def main(cfg: DictConfig) -> None:
+def main(dict_cfg: DictConfig) -> None:
+    cfg: PredictAppConfig = dict_cfg  # type: ignore[assignment]
     check(cfg)
-    from mnist_reg.images import ImageError, load_digit
+    from mnist_reg.data.images import ImageError, load_digit
 
     try:  # read every file before the (slow) model load: a bad file fails at once
         images = [(path, load_digit(path)) for path in cfg.images]
     except ImageError as error:
         sys.exit(f"error: {error}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from mnist_reg.datasets import load_raw
+    from mnist_reg.config.stores import tracking_uri
+    from mnist_reg.data.sources import load_raw
     from mnist_reg.tracking.registry import ModelUnavailableError, load_keras_model, model_uri
-    from mnist_reg.tracking.uri import tracking_uri
 
     uri = model_uri(cfg.model, cfg.data.name)
     try:
@@ -63,11 +63,7 @@ def main(cfg: DictConfig) -> None:
         print(f"{name}: digit {int(np.argmax(row))} ({describe(row, cfg.top)})")
 
 
-def run() -> None:
-    """The console entry point: the output folder checked before Hydra writes to it."""
-    require_writable_output()
-    main()
-
+run = console(main)  # the console script, mnist-reg-predict
 
 if __name__ == "__main__":
     run()

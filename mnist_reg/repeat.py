@@ -12,26 +12,22 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from mnist_reg.cli import check, require_writable_output, run_guarded
-from mnist_reg.config import config_dir
+from mnist_reg.cli import check, console, run_guarded
+from mnist_reg.config.schema import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def main(cfg: DictConfig) -> None:
-    check(cfg)
-    from mnist_reg.repeat_runner import print_outcome, run_repeats
+    config = check(cfg)
+    from mnist_reg.repeats import print_outcome, run_repeats
 
-    outcome = run_guarded(lambda: run_repeats(cfg))
+    outcome = run_guarded(lambda: run_repeats(config))
     print_outcome(outcome)
     if outcome.failed:
         sys.exit(f"error: {outcome.failed} repeat(s) failed; see the reasons above")
 
 
-def run() -> None:
-    """The console entry point: the output folder checked before Hydra writes to it."""
-    require_writable_output()
-    main()
-
+run = console(main)  # the console script, mnist-reg-repeat
 
 if __name__ == "__main__":
     run()

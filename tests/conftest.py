@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
 
-from mnist_reg.config import config_dir
+from mnist_reg.config.schema import Config, as_config, config_dir
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-Compose = Callable[..., DictConfig]
+Compose = Callable[..., Config]  # a composed DictConfig, typed as the schema
 
 
 @pytest.fixture(autouse=True)
@@ -30,10 +29,10 @@ def no_leaked_tracking_uri() -> Iterator[None]:
 def compose_cfg() -> Iterator[Compose]:
     """Compose the real configuration from conf/ with command-line style overrides."""
 
-    def _compose(*overrides: str) -> DictConfig:
+    def _compose(*overrides: str) -> Config:
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return compose("config", overrides=list(overrides))
+            return as_config(compose("config", overrides=list(overrides)))
 
     yield _compose
     GlobalHydra.instance().clear()
@@ -66,6 +65,6 @@ def tiny_overrides(root: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def mnist_available() -> None:
     """Real MNIST in the project's cache, fetched once per machine by the real sources."""
-    from mnist_reg.datasets import load_raw
+    from mnist_reg.data.sources import load_raw
 
     load_raw("mnist", "~/.cache/mnist_reg")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from mnist_reg.comparison import compare_runs
-from mnist_reg.config import CompareConfig
-from mnist_reg.stats import holm
+from mnist_reg.analysis.comparison import compare_runs
+from mnist_reg.analysis.stats import holm
+from mnist_reg.config.schema import CompareConfig
 
 BASE = [0.9890, 0.9894, 0.9885, 0.9901, 0.9889]
 DROPOUT = [0.9912, 0.9905, 0.9921, 0.9899, 0.9910]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_reg.config import available_techniques
-from mnist_reg.validation import config_errors
+from mnist_reg.config.schema import available_techniques
+from mnist_reg.config.validation import config_errors
 from tests.conftest import Compose
 
 TECHNIQUES = ["augmentation", "baseline", "combined", "dropout", "early_stopping", "l2"]
@@ -29,11 +29,11 @@ def test_each_technique_composes_and_validates(compose_cfg: Compose, technique: 
 
 def test_search_spaces_match_the_issue(compose_cfg: Compose) -> None:
     assert not compose_cfg("+technique=baseline").technique.search_space
-    l2 = compose_cfg("+technique=l2").technique.search_space.l2_weight
+    l2 = compose_cfg("+technique=l2").technique.search_space["l2_weight"]
     assert (l2.low, l2.high, l2.log) == (1e-6, 1e-2, True)
     dropout = compose_cfg("+technique=dropout").technique.search_space
-    assert (dropout.dropout_rate.low, dropout.dropout_rate.high) == (0.0, 0.6)
-    assert dropout.dropout_second_rate.when == "technique.dropout.second"
+    assert (dropout["dropout_rate"].low, dropout["dropout_rate"].high) == (0.0, 0.6)
+    assert dropout["dropout_second_rate"].when == "technique.dropout.second"
     stopping = compose_cfg("+technique=early_stopping")
     assert stopping.train.epochs == 20
     assert stopping.technique.early_stopping.enabled
@@ -154,7 +154,7 @@ def test_validation_imports_no_tensorflow() -> None:
     code = (
         "import sys\n"
         "from hydra import compose, initialize_config_dir\n"
-        "from mnist_reg.config import config_dir\n"
+        "from mnist_reg.config.schema import config_dir\n"
         "from mnist_reg.cli import check\n"
         "with initialize_config_dir(config_dir=str(config_dir()), version_base='1.3'):\n"
         "    check(compose('config', overrides=['+technique=combined']))\n"
@@ -194,8 +194,8 @@ def test_a_setting_added_since_a_study_began_is_accepted_at_its_default(
     compose_cfg: Compose,
 ) -> None:
     """A study stored before ``train.deterministic`` existed resumes, unless it is changed."""
-    from mnist_reg.study import refuse_changed_settings, trial_settings
-    from mnist_reg.validation import ConfigError
+    from mnist_reg.errors import ConfigError
+    from mnist_reg.search.settings import refuse_changed_settings, trial_settings
 
     cfg = compose_cfg("+technique=l2")
     stored = trial_settings(cfg)
@@ -214,8 +214,8 @@ def test_a_changed_search_space_is_named_by_the_bounds_that_changed(
 ) -> None:
     """Resuming with another search space names the bounds that differ, not both whole
     spaces (a 4,000-character line for ``combined``)."""
-    from mnist_reg.study import refuse_changed_settings, trial_settings
-    from mnist_reg.validation import ConfigError
+    from mnist_reg.errors import ConfigError
+    from mnist_reg.search.settings import refuse_changed_settings, trial_settings
 
     stored = trial_settings(compose_cfg("+technique=combined"))
     changed = compose_cfg(

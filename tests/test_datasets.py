@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_reg import datasets
-from mnist_reg.datasets import DataUnavailable, RawDataset, array_digest, load_raw, write_npz
+from mnist_reg.data import sources as datasets
+from mnist_reg.data.sources import DataUnavailable, RawDataset, array_digest, load_raw, write_npz
 
 
 def small_dataset(seed: int = 0) -> RawDataset:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_reg.images import ImageError, load_digit
+from mnist_reg.data.images import ImageError, load_digit
 
 
 def stroke(size: tuple[int, int], dark_on_light: bool) -> Image.Image:

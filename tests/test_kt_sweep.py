@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mnist_reg.kt_project import STATE_FILE
-from mnist_reg.repeat_runner import plan_repeats
-from mnist_reg.sweep_runner import run_sweep
-from mnist_reg.validation import ConfigError, validate
+from mnist_reg.config.validation import validate
+from mnist_reg.errors import ConfigError, WorkerBusyError
+from mnist_reg.repeats import plan_repeats
+from mnist_reg.search.dispatch import run as run_sweep
+from mnist_reg.search.keras_tuner.project import STATE_FILE
 from tests.conftest import Compose, tiny_overrides
 from tests.test_sweep import ARTIFACTS, EPOCH_METRICS, FINAL_METRICS, tracked_runs
 
@@ -144,7 +145,7 @@ def test_a_second_worker_on_a_kt_project_is_refused_before_training(
     folder.mkdir(parents=True)
     with (folder / ".worker.lock").open("a") as held:  # as a running worker holds it
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(ConfigError, match="another worker is running Keras Tuner project"):
+        with pytest.raises(WorkerBusyError, match="another worker is running Keras Tuner project"):
             run_sweep(cfg)
     assert not (folder / STATE_FILE).exists()  # nothing half-made
 
@@ -152,7 +153,7 @@ def test_a_second_worker_on_a_kt_project_is_refused_before_training(
 def test_an_interrupted_kt_sweep_summarizes_what_finished(
     compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mnist_reg import tracked
+    from mnist_reg.training import step as tracked
 
     real_train, calls = tracked.train, []
 

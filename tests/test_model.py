@@ -6,15 +6,20 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_reg.augmentation import augmenting, build_augmenter, is_active, training_dataset
-from mnist_reg.config import (
+from mnist_reg.config.schema import (
     AugmentationConfig,
     DropoutConfig,
     L2Config,
     TechniqueConfig,
     TrainConfig,
 )
-from mnist_reg.model import build_model, compile_model
+from mnist_reg.training.augmentation import (
+    augmenting,
+    build_augmenter,
+    is_active,
+    training_dataset,
+)
+from mnist_reg.training.model import build_model, compile_model
 
 
 def test_baseline_is_the_articles_cnn_with_93322_parameters() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnist_reg.search_curves import (
+from mnist_reg.analysis.search_curves import (
     best_at,
     by_method,
     method_of,

@@ -5,9 +5,14 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mnist_reg.search_space import flat_params, grid, suggest, with_values
-from mnist_reg.study import make_pruner, make_sampler, prunes, study_name, trials_table
-from mnist_reg.tracking.uri import DEFAULT_TRACKING_URI, tracking_uri
+from mnist_reg.config.params import flat_params, with_values
+from mnist_reg.config.schema import DEFAULT_TRACKING_URI
+from mnist_reg.config.stores import tracking_uri
+from mnist_reg.search.optuna.samplers import make_pruner, make_sampler, prunes
+from mnist_reg.search.optuna.space import suggest
+from mnist_reg.search.optuna.study import trials_table
+from mnist_reg.search.settings import study_name
+from mnist_reg.search.space import grid
 from tests.conftest import Compose
 
 
@@ -89,7 +94,7 @@ def test_tracking_uri_respects_the_environment(
 
 
 def test_urls_are_logged_without_their_password(compose_cfg: Compose) -> None:
-    from mnist_reg.urls import mask_password, safe_yaml
+    from mnist_reg.config.redaction import mask_password, safe_yaml
 
     secret = "postgresql://optuna:s3cr3t@db-host:5432/optuna"
     cfg = compose_cfg(

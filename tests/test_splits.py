@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_reg.config import DataConfig
-from mnist_reg.datasets import load_raw
-from mnist_reg.splits import make_splits, stratified_take
+from mnist_reg.config.schema import DataConfig
+from mnist_reg.data.sources import load_raw
+from mnist_reg.data.splits import make_splits, stratified_take
 
 
 def test_stratified_take_keeps_class_shares() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from mnist_reg import stats
+from mnist_reg.analysis import stats
 
 A = [0.9912, 0.9905, 0.9921, 0.9899, 0.9910]
 B = [0.9890, 0.9894, 0.9885, 0.9901, 0.9889]

@@ -13,10 +13,11 @@ from typing import Any
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
-from omegaconf import DictConfig
 
-from mnist_reg.sweep_runner import SweepOutcome, run_sweep
-from mnist_reg.validation import validate
+from mnist_reg.config.schema import Config
+from mnist_reg.config.validation import validate
+from mnist_reg.search.dispatch import run as run_sweep
+from mnist_reg.search.outcome import SweepOutcome
 from tests.conftest import Compose, tiny_overrides
 from tests.workers import kill_mid_trial
 
@@ -44,7 +45,7 @@ ARTIFACTS = {
 }
 
 
-def sweep(cfg: DictConfig) -> SweepOutcome:
+def sweep(cfg: Config) -> SweepOutcome:
     validate(cfg)
     return run_sweep(cfg)
 
@@ -183,11 +184,11 @@ def test_pruned_trial_is_a_finished_run_tagged_pruned(
 def test_failing_trial_is_recorded_and_the_sweep_goes_on(
     compose_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mnist_reg import tracked
+    from mnist_reg.training import step as tracked
 
     real_train = tracked.train
 
-    def train_failing_once(cfg: DictConfig, *args: Any, **kwargs: Any) -> Any:
+    def train_failing_once(cfg: Config, *args: Any, **kwargs: Any) -> Any:
         if cfg.train.seed == 0:
             raise RuntimeError("simulated out of memory")
         return real_train(cfg, *args, **kwargs)
@@ -275,7 +276,7 @@ def test_diverged_trial_fails_with_its_reason_and_logs_no_model(
 ) -> None:
     import keras
 
-    from mnist_reg import training
+    from mnist_reg.training import fit as training
 
     def compile_to_nan(model: keras.Model, train_cfg: Any) -> None:
         model.compile(
@@ -331,7 +332,7 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
 def test_resuming_under_other_settings_is_refused_before_training(
     compose_cfg: Compose, tmp_path: Path
 ) -> None:
-    from mnist_reg.validation import ConfigError
+    from mnist_reg.errors import ConfigError
 
     overrides = ["+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1"]
     sweep(compose_cfg(*overrides))

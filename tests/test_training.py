@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_reg.splits import load_splits
-from mnist_reg.training import fresh_session, train
+from mnist_reg.data.splits import load_splits
+from mnist_reg.training.fit import train
+from mnist_reg.training.memory import fresh_session
 from tests.conftest import TINY, Compose
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mnist_reg.config import config_dir
-from mnist_reg.validation import config_errors
+from mnist_reg.config.schema import Config, as_config, config_dir
+from mnist_reg.config.validation import config_errors
 
 
 def is_int(v: Any) -> bool:
@@ -105,10 +105,10 @@ VALUES = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def base() -> DictConfig:
+def base() -> Config:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose("config", overrides=["+technique=combined"])
+        cfg = as_config(compose("config", overrides=["+technique=combined"]))
     GlobalHydra.instance().clear()
     assert config_errors(cfg) == []
     return cfg
@@ -130,7 +130,7 @@ def test_nothing_invalid_gets_through_and_nothing_valid_is_refused(
         assert not VALID[key].valid(value), f"{key}={value!r} is valid but the schema refused it"
         return
     stored = OmegaConf.select(cfg, key)
-    refused = [e for e in config_errors(cfg) if e.startswith(f"{key}=")]
+    refused = [e for e in config_errors(as_config(cfg)) if e.startswith(f"{key}=")]
     if VALID[key].valid(stored):
         assert not refused, f"{key}={stored!r} is valid but was refused: {refused}"
     else:

@@ -39,9 +39,9 @@ def test_workers_on_one_fresh_store_share_the_study_exactly(
 def test_a_worker_finding_every_slot_taken_trains_nothing_and_says_why(
     compose_cfg: Compose, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from mnist_reg.study import open_study
-    from mnist_reg.sweep_runner import run_sweep
-    from mnist_reg.worker_lock import StorageLock
+    from mnist_reg.search.dispatch import run as run_sweep
+    from mnist_reg.search.locks import StorageLock
+    from mnist_reg.search.optuna.study import open_study
 
     cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
     storage = f"sqlite:///{tmp_path}/mlruns/optuna.db"
@@ -60,9 +60,9 @@ def test_the_shared_parent_run_is_ended_by_the_last_worker_out(
 ) -> None:
     from mlflow import MlflowClient
 
-    from mnist_reg.study import open_study
-    from mnist_reg.sweep_runner import run_sweep
-    from mnist_reg.worker_lock import StorageLock
+    from mnist_reg.search.dispatch import run as run_sweep
+    from mnist_reg.search.locks import StorageLock
+    from mnist_reg.search.optuna.study import open_study
 
     overrides = ["+technique=dropout", *tiny_overrides(tmp_path)]
     cfg = compose_cfg(*overrides, "sweep.n_trials=2")
@@ -83,9 +83,11 @@ def test_the_shared_parent_run_is_ended_by_the_last_worker_out(
 def test_a_worker_starting_a_trial_marks_a_parent_ended_by_another_running_again(
     compose_cfg: Compose, tmp_path: Path
 ) -> None:
+    from mnist_reg.config.stores import tracking_uri
     from mnist_reg.tracking.runs import Tracker
 
-    tracker = Tracker(compose_cfg(*tiny_overrides(tmp_path)).mlflow)
+    mlflow_cfg = compose_cfg(*tiny_overrides(tmp_path)).mlflow
+    tracker = Tracker(tracking_uri(mlflow_cfg), mlflow_cfg)
     with tracker.sweep_run("study", "dropout", None, {}, {}, "") as parent_run_id:
         tracker.client.set_terminated(parent_run_id)  # another worker's end, between trials
         with tracker.trial_run(0, {}):
@@ -98,7 +100,7 @@ def test_a_parent_left_running_by_a_killed_worker_is_ended_once_nothing_is_left(
 ) -> None:
     from mlflow import MlflowClient
 
-    from mnist_reg.sweep_runner import run_sweep
+    from mnist_reg.search.dispatch import run as run_sweep
 
     cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
     done = run_sweep(cfg)
@@ -118,14 +120,13 @@ def test_a_dataset_row_another_worker_just_inserted_is_not_a_failed_trial(
     import numpy as np
     from mlflow.exceptions import MlflowException
 
-    from mnist_reg.splits import Splits
+    from mnist_reg.config.stores import tracking_uri
     from mnist_reg.tracking.runs import Tracker
 
     cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path))
-    tracker = Tracker(cfg.mlflow)
+    tracker = Tracker(tracking_uri(cfg.mlflow), cfg.mlflow)
     images, labels = np.zeros((4, 28, 28, 1), np.float32), np.arange(4, dtype=np.int32)
-    index = np.arange(4)
-    splits = Splits(images, labels, images, labels, images, labels, index, index)
+    splits = [(context, images, labels) for context in ("training", "validation", "test")]
     real_log_input = mlflow.log_input
     raced: list[str] = []
 
@@ -159,12 +160,12 @@ def test_the_best_trial_is_marked_and_registered_under_the_worker_lock(
     ("UNIQUE constraint failed: registered_model_aliases", seen with 8 workers in CI)."""
     import fcntl
 
-    from mnist_reg.sweep_runner import run_sweep
+    from mnist_reg.search.dispatch import run as run_sweep
+    from mnist_reg.search.locks import lock_file
     from mnist_reg.tracking import registry
-    from mnist_reg.worker_lock import lock_file
 
     cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
-    path = lock_file(cfg.sweep.storage)
+    path = lock_file(str(cfg.sweep.storage))
     assert path is not None
     real_register = registry.register_best
     held: list[bool] = []
@@ -220,7 +221,7 @@ def test_an_alias_another_process_just_created_is_moved_not_an_error(
 
 
 def test_a_lock_another_worker_holds_times_out_and_leaves_nothing_held(tmp_path: Path) -> None:
-    from mnist_reg.worker_lock import StorageLock
+    from mnist_reg.search.locks import StorageLock
 
     storage = f"sqlite:///{tmp_path}/optuna.db"
     check_lock_timeout(StorageLock(storage), StorageLock(storage))
@@ -240,7 +241,7 @@ def check_lock_timeout(holder: Any, waiter: Any) -> None:
 def test_an_interrupted_sweeps_summary_never_hides_the_interrupt(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from mnist_reg.sweep_runner import summarize_interrupted
+    from mnist_reg.search.outcome import summarize_interrupted
 
     def failing() -> None:
         raise TimeoutError("the worker lock was not free within 10 s")
@@ -256,7 +257,7 @@ def test_an_interrupted_sweeps_summary_never_hides_the_interrupt(
 
 
 def test_optuna_logs_an_interrupted_trial_in_one_line(caplog: pytest.LogCaptureFixture) -> None:
-    from mnist_reg.sweep_runner import _quiet_interrupt_tracebacks
+    from mnist_reg.search.optuna.runner import _quiet_interrupt_tracebacks
 
     logger = logging.getLogger("optuna.study._optimize")
     _quiet_interrupt_tracebacks(logger)

@@ -9,6 +9,9 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from mnist_reg.tracking import tags as T
+from mnist_reg.tracking.store import connect
+
 
 class MissingExperimentError(LookupError):
     """An experiment asked for is not in the tracking store."""
@@ -17,8 +20,7 @@ class MissingExperimentError(LookupError):
 def load_runs(uri: str, experiments: list[str]) -> pd.DataFrame:
     """Every run of ``experiments``: one row each, columns ``tags.*``, ``metrics.*``,
     ``params.*``, ``status``, ``start_time`` ... as ``mlflow.search_runs`` gives them."""
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
+    client = connect(uri)
     known = {e.name for e in client.search_experiments()}
     missing = [name for name in experiments if name not in known]
     if missing:
@@ -40,14 +42,13 @@ def log_comparison(
     uri: str, experiment: str, folder: Path, tags: dict[str, str], metrics: dict[str, float]
 ) -> str:
     """Log ``folder`` (report, CSV, plots) as a run tagged ``run_type=comparison``."""
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
+    client = connect(uri)
     found = client.get_experiment_by_name(experiment)
     assert found is not None  # load_runs checked it
     with mlflow.start_run(
         experiment_id=found.experiment_id,
         run_name=f"comparison-{pd.Timestamp.now():%Y%m%d-%H%M%S}",
-        tags={"run_type": "comparison", **tags},
+        tags={T.RUN_TYPE: T.COMPARISON, **tags},
     ) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(folder))

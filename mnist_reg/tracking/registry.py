@@ -17,6 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from mnist_reg.tracking.races import retry_duplicate_row
+from mnist_reg.tracking.store import connect
 
 CHAMPION = "champion"
 
@@ -93,7 +94,7 @@ class ModelUnavailableError(LookupError):
 
 def load_keras_model(uri: str, tracking: str) -> Any:
     """The Keras model behind ``uri`` (Keras's own format: nothing is unpickled)."""
-    mlflow.set_tracking_uri(tracking)
+    connect(tracking)
     try:
         return mlflow.keras.load_model(uri)
     except (MlflowException, OSError) as error:

@@ -8,7 +8,8 @@ from typing import Any
 
 import mlflow
 
-from mnist_reg.tracking.runs import Tracker, _ended_on_error, _quoted
+from mnist_reg.tracking import tags as T
+from mnist_reg.tracking.runs import Tracker, ended_on_error
 
 
 class RepeatTracker(Tracker):
@@ -25,55 +26,42 @@ class RepeatTracker(Tracker):
     ) -> Iterator[str]:
         """The parent of a study's repeats: the sweep's parent run when the repeats retrain a
         study's best trial, else one run per study name, found again by its tags."""
-        if not self._run_exists(parent_run_id):
+        if not self.run_exists(parent_run_id):
             found = self.client.search_runs(
                 [self.experiment_id],
                 filter_string=(
-                    f"tags.run_type = 'repeats' and tags.study_name = '{_quoted(study_name)}'"
+                    f"tags.{T.RUN_TYPE} = '{T.REPEATS}' and "
+                    f"tags.{T.STUDY_NAME} = '{quoted(study_name)}'"
                 ),
                 order_by=["attributes.start_time ASC"],
                 max_results=1,
             )
             parent_run_id = found[0].info.run_id if found else None
-        tags = {"run_type": "repeats", "study_name": study_name, "technique": technique}
-        with _ended_on_error(
-            mlflow.start_run(
-                run_id=parent_run_id,
-                experiment_id=self.experiment_id,
-                run_name=None if parent_run_id else study_name,
-                tags=None if parent_run_id else tags,
-            )
-        ) as run:
-            if parent_run_id is None:
-                mlflow.log_params(params)
+        tags = {T.RUN_TYPE: T.REPEATS, T.STUDY_NAME: study_name, T.TECHNIQUE: technique}
+        with self.parent_run(parent_run_id, study_name, tags, params) as run_id:
             mlflow.log_text(config_yaml, "repeats_config.yaml")
-            yield run.info.run_id
+            yield run_id
 
     @contextmanager
     def repeat_run(self, seed: int, tags: dict[str, str]) -> Iterator[str]:
         """A nested run for one seed of a repeated configuration."""
-        run = mlflow.start_run(
-            run_name=f"repeat-seed{seed}",
-            nested=True,
-            experiment_id=self.experiment_id,
-            tags={**tags, "run_type": "repeat", "repeat_seed": str(seed)},
-        )
-        with _ended_on_error(run):
+        run_tags = {**tags, T.RUN_TYPE: T.REPEAT, T.REPEAT_SEED: str(seed)}
+        with ended_on_error(self.nested_run(f"repeat-seed{seed}", run_tags)) as run:
             yield run.info.run_id
 
     def _finished_repeats(self, parent_run_id: str, repeat_key: str) -> list[Any]:
         return [
             run
             for run in self.child_runs(parent_run_id)
-            if run.data.tags.get("run_type") == "repeat"
-            and run.data.tags.get("repeat_key") == repeat_key
+            if run.data.tags.get(T.RUN_TYPE) == T.REPEAT
+            and run.data.tags.get(T.REPEAT_KEY) == repeat_key
             and run.info.status == "FINISHED"
         ]
 
     def finished_repeat_seeds(self, parent_run_id: str, repeat_key: str) -> set[int]:
         """Seeds already repeated, finished, under ``parent_run_id`` with these settings."""
         return {
-            int(run.data.tags["repeat_seed"])
+            int(run.data.tags[T.REPEAT_SEED])
             for run in self._finished_repeats(parent_run_id, repeat_key)
         }
 
@@ -81,7 +69,7 @@ class RepeatTracker(Tracker):
         """Seed, accuracies and cost of each finished repeat with these settings."""
         rows = [
             {
-                "seed": int(run.data.tags["repeat_seed"]),
+                "seed": int(run.data.tags[T.REPEAT_SEED]),
                 "val_accuracy": run.data.metrics.get("kept_val_accuracy"),
                 "test_accuracy": run.data.metrics.get("test_accuracy"),
                 "epochs": int(run.data.metrics.get("epochs_trained", 0)),
@@ -91,3 +79,8 @@ class RepeatTracker(Tracker):
             for run in self._finished_repeats(parent_run_id, repeat_key)
         ]
         return sorted(rows, key=lambda row: row["seed"])
+
+
+def quoted(value: str) -> str:
+    """``value`` inside single quotes of an MLflow filter string."""
+    return value.replace("'", "\\'")

@@ -1,0 +1,221 @@
+"""Typed configuration schema, registered in Hydra's ConfigStore.
+
+The YAML files in ``conf/`` extend these dataclasses, so an unknown key or a wrongly typed
+value fails when Hydra composes the configuration, before anything heavy is imported.
+Ranges are checked afterwards by :mod:`mnist_reg.config.validation`; each set of allowed
+values is declared once, here, with :func:`choice`, and validation reads it from the field.
+Functions take these types (``cfg: Config``), so mypy checks every attribute they read; at
+run time the object is Hydra's ``DictConfig``, which refuses wrong types on assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import Field, dataclass, field, fields
+from pathlib import Path
+from typing import Any, cast
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig
+
+DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"  # sweep.storage when null
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"  # mlflow.tracking_uri when null and unset
+# (training images, test images) of each dataset this tool knows.
+DATASET_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000)}
+
+
+def choice(*allowed: Any, default: Any = None) -> Any:
+    """A string field whose allowed values are ``allowed``; the default is the first unless
+    given."""
+    return field(default=allowed[0] if default is None else default, metadata={"choices": allowed})
+
+
+def choices(schema: type, name: str) -> tuple[Any, ...]:
+    """The allowed values a :func:`choice` field of ``schema`` declares."""
+    found: Field[Any] = next(f for f in fields(schema) if f.name == name)
+    return tuple(found.metadata["choices"])
+
+
+@dataclass
+class DataConfig:
+    name: str = choice(*DATASET_SIZES)
+    val_size: int = 5000  # held out of the 60,000 training images, stratified
+    train_size: int | None = None  # None: every remaining training image
+    test_size: int | None = None  # None: the whole 10,000-image test set
+    split_seed: int = 0
+    cache_dir: str = "~/.cache/mnist_reg"
+    download_timeout: float = 15.0  # seconds, for the Keras download source
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 5
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    seed: int = 0  # trial k trains with seed + k
+    deterministic: bool = False  # TensorFlow op determinism: identical reruns, some speed
+    progress_bar: str = choice("auto", "on", "off")  # auto: only on a terminal
+
+
+@dataclass
+class L2Config:
+    weight: float = 0.0  # lambda; 0 disables L2
+    on_conv: bool = False  # also regularize the three Conv2D kernels
+
+
+@dataclass
+class DropoutConfig:
+    rate: float = 0.0  # before Dense(64), the article's placement; 0 disables
+    second: bool = False  # a second Dropout after Dense(64)
+    second_rate: float = 0.0
+
+
+@dataclass
+class AugmentationConfig:
+    rotation_degrees: float = 0.0  # RandomRotation, +/- degrees
+    width_shift: float = 0.0  # RandomTranslation, fraction of the width
+    height_shift: float = 0.0  # RandomTranslation, fraction of the height
+    zoom: float = 0.0  # RandomZoom, +/- fraction
+    shear: float = 0.0  # RandomShear, +/- fraction along x
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = False
+    monitor: str = choice("val_accuracy", "val_loss")  # never a test metric
+    patience: int = 2
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+
+
+@dataclass
+class ParamSpec:
+    """One searched hyperparameter: which config key it sets and over what range."""
+
+    path: str = MISSING  # dotted config key, e.g. technique.dropout.rate
+    type: str = choice("float", "int", "categorical")
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None  # categorical only
+    grid: list[Any] | None = None  # the values the grid sampler tries
+    when: str | None = None  # suggested only when this boolean key is true
+
+
+@dataclass
+class TechniqueConfig:
+    name: str = MISSING
+    description: str = ""
+    l2: L2Config = field(default_factory=L2Config)
+    dropout: DropoutConfig = field(default_factory=DropoutConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    search_space: dict[str, ParamSpec] = field(default_factory=dict)
+
+
+@dataclass
+class SweepConfig:
+    n_trials: int = 20  # the study's total of finished (complete or pruned) trials
+    backend: str = choice("optuna", "keras_tuner")
+    sampler: str = choice("tpe", "random", "grid")  # optuna
+    pruner: str = choice(
+        "median", "hyperband", "none", default="hyperband"
+    )  # optuna; see benchmarks/RESULTS.md
+    kt_algorithm: str = choice("hyperband", "bayesian", "random")  # keras_tuner
+    kt_directory: str = "mlruns/keras_tuner"  # keras_tuner: projects live in <dir>/<study>
+    hyperband_factor: int = 3  # Hyperband's reduction factor (both backends' hyperband)
+    epoch_budget: int | None = None  # stop starting trials once the study trained this many
+    seed: int = 0  # sampler seed
+    n_startup_trials: int = 5  # trials before TPE models and the median pruner prunes
+    n_warmup_epochs: int = 1  # epochs a trial always trains before it can be pruned
+    heartbeat_interval: int = 60  # seconds; RDB storages only
+    grace_period: int = 180  # seconds without a heartbeat before a trial counts as dead
+    study_name: str | None = None  # default: <dataset>-<technique>
+    storage: str | None = None  # Optuna storage URL; null: DEFAULT_STORAGE
+
+
+@dataclass
+class RepeatConfig:
+    count: int = 5  # seeds
+    first_seed: int = 1000  # seeds first_seed .. first_seed + count - 1, unused while tuning
+    source: str = choice("best", "config")  # best: the study's best trial; config: as composed
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: str | None = None  # null: $MLFLOW_TRACKING_URI, else DEFAULT_TRACKING_URI
+    experiment: str = "mnist-reg"
+    artifact_location: str | None = None  # for a new experiment; default mlruns/artifacts
+    log_model: bool = True
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    repeat: RepeatConfig = field(default_factory=RepeatConfig)
+    technique: TechniqueConfig = MISSING
+
+
+@dataclass
+class CompareConfig:
+    experiments: list[str] = field(default_factory=list)  # default: [mlflow.experiment]
+    studies: list[str] = field(default_factory=list)  # names or glob patterns; empty: all
+    dataset: str | None = None  # e.g. mnist; default: every dataset
+    since: str | None = None  # YYYY-MM-DD: runs started on or after
+    until: str | None = None  # YYYY-MM-DD: runs started on or before
+    baseline: str | None = None  # study to test against; default: the baseline technique's
+    output_dir: str = "mlruns/comparison"
+    log_to_mlflow: bool = True  # also log the report as a "comparison" run
+
+
+@dataclass
+class CompareAppConfig:
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
+
+
+@dataclass
+class PredictAppConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    # models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model, or NAME@ALIAS, NAME/VERSION
+    model: str | None = None  # default: models:/<data.name>-cnn@champion
+    index: int | None = None  # a test image by index (the article's example: 2853)
+    images: list[str] = field(default_factory=list)  # image files (PNG, JPEG)
+    top: int = 3  # probabilities printed per image
+
+
+def as_config(cfg: DictConfig) -> Config:
+    """Hydra's composed ``DictConfig`` seen through the schema's types (it keeps checking
+    types at run time; mypy checks attribute names and types from here on)."""
+    return cast(Config, cfg)
+
+
+def config_dir() -> Path:
+    """Where the YAML configs are: packaged in a wheel, or ``conf/`` beside the package."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "conf"
+    if packaged.is_dir():
+        return packaged
+    return package.parent / "conf"
+
+
+def available_techniques() -> list[str]:
+    return sorted(p.stem for p in (config_dir() / "technique").glob("*.yaml"))
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    store.store(name="base_compare", node=CompareAppConfig)
+    store.store(name="base_predict", node=PredictAppConfig)
+    store.store(group="data", name="base_data", node=DataConfig)
+    store.store(group="train", name="base_train", node=TrainConfig)
+    store.store(group="sweep", name="base_sweep", node=SweepConfig)
+    store.store(group="mlflow", name="base_mlflow", node=MlflowConfig)
+
+
+register_configs()

@@ -1,0 +1,211 @@
+"""Range checks for a composed configuration, run before TensorFlow is imported.
+
+Hydra's structured configs already refuse unknown keys and wrong types; this module refuses
+values of the right type that make no sense (a dropout rate of 1.5, a negative lambda, zero
+epochs) and search spaces that would suggest them. Every message names the key, the value
+and what is allowed, on one line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from mnist_reg.config.schema import (
+    DATASET_SIZES,
+    Config,
+    DataConfig,
+    EarlyStoppingConfig,
+    ParamSpec,
+    RepeatConfig,
+    SweepConfig,
+    TrainConfig,
+    choices,
+)
+from mnist_reg.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # int | float | bool | str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself not allowed
+    high_open: bool = False
+    choices: tuple[Any, ...] | None = None
+    optional: bool = False  # None allowed
+    searchable: bool = False  # may appear as a search-space path
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            text = "one of " + ", ".join(str(c) for c in self.choices)
+        elif self.kind == "bool":
+            text = "true or false"
+        else:
+            lower = (
+                f"{self.low:g} {'<' if self.low_open else '<='} " if self.low is not None else ""
+            )
+            upper = (
+                f" {'<' if self.high_open else '<='} {self.high:g}"
+                if self.high is not None
+                else ""
+            )
+            text = f"{self.kind} with {lower}value{upper}"
+        return text + (" (or null)" if self.optional else "")
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "str":
+            return isinstance(value, str) and (self.choices is None or value in self.choices)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.kind == "int" and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or not (
+            value > self.high or (self.high_open and value == self.high)
+        )
+
+
+RULES: dict[str, Rule] = {
+    "data.name": Rule("str", choices=choices(DataConfig, "name")),
+    "data.val_size": Rule("int", 10, 30_000),
+    "data.train_size": Rule("int", 10, None, optional=True),  # upper bound depends on val_size
+    "data.test_size": Rule("int", 1, 10_000, optional=True),
+    "data.split_seed": Rule("int", 0, 2**32 - 1),
+    "data.download_timeout": Rule("float", 0, 600, low_open=True),
+    "train.epochs": Rule("int", 1, 1000),
+    "train.batch_size": Rule("int", 1, 65_536, searchable=True),
+    "train.learning_rate": Rule("float", 0, 10, low_open=True, searchable=True),
+    "train.seed": Rule("int", 0, 2**31 - 1),
+    "train.deterministic": Rule("bool"),
+    "train.progress_bar": Rule("str", choices=choices(TrainConfig, "progress_bar")),
+    "technique.l2.weight": Rule("float", 0, 1, searchable=True),
+    "technique.l2.on_conv": Rule("bool", searchable=True),
+    "technique.dropout.rate": Rule("float", 0, 1, high_open=True, searchable=True),
+    "technique.dropout.second": Rule("bool", searchable=True),
+    "technique.dropout.second_rate": Rule("float", 0, 1, high_open=True, searchable=True),
+    "technique.augmentation.rotation_degrees": Rule("float", 0, 180, searchable=True),
+    "technique.augmentation.width_shift": Rule("float", 0, 1, high_open=True, searchable=True),
+    "technique.augmentation.height_shift": Rule("float", 0, 1, high_open=True, searchable=True),
+    "technique.augmentation.zoom": Rule("float", 0, 1, high_open=True, searchable=True),
+    "technique.augmentation.shear": Rule("float", 0, 1, high_open=True, searchable=True),
+    "technique.early_stopping.enabled": Rule("bool", searchable=True),
+    "technique.early_stopping.monitor": Rule(
+        "str", choices=choices(EarlyStoppingConfig, "monitor"), searchable=True
+    ),
+    "technique.early_stopping.patience": Rule("int", 0, 1000, searchable=True),
+    "technique.early_stopping.min_delta": Rule("float", 0, 1, searchable=True),
+    "technique.early_stopping.restore_best_weights": Rule("bool", searchable=True),
+    "sweep.n_trials": Rule("int", 1, 100_000),
+    "sweep.backend": Rule("str", choices=choices(SweepConfig, "backend")),
+    "sweep.sampler": Rule("str", choices=choices(SweepConfig, "sampler")),
+    "sweep.kt_algorithm": Rule("str", choices=choices(SweepConfig, "kt_algorithm")),
+    "sweep.hyperband_factor": Rule("int", 2, 10),
+    "sweep.epoch_budget": Rule("int", 1, 10**9, optional=True),
+    "sweep.pruner": Rule("str", choices=choices(SweepConfig, "pruner")),
+    "sweep.seed": Rule("int", 0, 2**32 - 1),
+    "sweep.n_startup_trials": Rule("int", 0, 100_000),
+    "sweep.n_warmup_epochs": Rule("int", 0, 1000),
+    "sweep.heartbeat_interval": Rule("int", 1, 3600),
+    "sweep.grace_period": Rule("int", 2, 86_400),
+    "repeat.count": Rule("int", 1, 1000),
+    "repeat.first_seed": Rule("int", 0, 2**31 - 1001),
+    "repeat.source": Rule("str", choices=choices(RepeatConfig, "source")),
+}
+
+SPEC_TYPES = choices(ParamSpec, "type")
+
+
+def _get(cfg: Config, path: str) -> Any:
+    return OmegaConf.select(cfg, path, throw_on_missing=False)  # type: ignore[arg-type]
+
+
+def _check_spec(name: str, spec: ParamSpec) -> list[str]:
+    key = f"technique.search_space.{name}"
+    rule = RULES.get(spec.path)
+    if rule is None or not rule.searchable:
+        searchable = ", ".join(p for p, r in RULES.items() if r.searchable)
+        return [f"{key}.path={spec.path} cannot be searched; allowed: {searchable}"]
+    if spec.type not in SPEC_TYPES:
+        return [f"{key}.type={spec.type} is invalid; allowed: one of {', '.join(SPEC_TYPES)}"]
+    errors = []
+    if spec.type == "categorical":
+        if not spec.choices:
+            errors.append(f"{key}.choices is empty; a categorical parameter needs choices")
+        for choice in spec.choices or []:
+            if not rule.accepts(choice):
+                errors.append(f"{key}.choices has {choice!r}; {spec.path} allows {rule.allowed()}")
+    else:
+        if rule.kind not in ("int", "float") or (rule.kind == "int" and spec.type == "float"):
+            errors.append(f"{key}.type={spec.type} does not fit {spec.path} ({rule.allowed()})")
+            return errors
+        for bound in ("low", "high"):
+            value = getattr(spec, bound)
+            if value is None or not rule.accepts(int(value) if spec.type == "int" else value):
+                errors.append(f"{key}.{bound}={value} is invalid; allowed: {rule.allowed()}")
+        if not errors and (spec.low or 0) > (spec.high or 0):  # both set: no errors above
+            errors.append(f"{key}.low={spec.low} is above {key}.high={spec.high}")
+        if spec.log and spec.low is not None and spec.low <= 0:
+            errors.append(f"{key}.low={spec.low} must be above 0 when log is true")
+        if spec.step is not None and spec.step <= 0:
+            errors.append(f"{key}.step={spec.step} is invalid; allowed: a value above 0")
+        if spec.step is not None and spec.log:
+            errors.append(f"{key}.step={spec.step} cannot be combined with log: true")
+        if spec.type == "int" and spec.step is not None and spec.step != int(spec.step):
+            errors.append(f"{key}.step={spec.step} is invalid; allowed: a whole number")
+    for value in spec.grid or []:
+        if not rule.accepts(value):
+            errors.append(f"{key}.grid has {value!r}; {spec.path} allows {rule.allowed()}")
+    if spec.when is not None and (spec.when not in RULES or RULES[spec.when].kind != "bool"):
+        booleans = ", ".join(p for p, r in RULES.items() if r.kind == "bool")
+        errors.append(f"{key}.when={spec.when} is invalid; allowed: one of {booleans}")
+    return errors
+
+
+def config_errors(cfg: Config) -> list[str]:
+    """Every problem with ``cfg``, one line each; empty when the configuration is valid."""
+    errors = []
+    for path, rule in RULES.items():
+        value = _get(cfg, path)
+        if not rule.accepts(value):
+            errors.append(f"{path}={value} is invalid; allowed: {rule.allowed()}")
+    name = _get(cfg, "data.name")
+    val_size = _get(cfg, "data.val_size")
+    train_size = _get(cfg, "data.train_size")
+    if name in DATASET_SIZES and isinstance(val_size, int) and isinstance(train_size, int):
+        available = DATASET_SIZES[name][0] - val_size
+        if train_size > available:
+            errors.append(
+                f"data.train_size={train_size} is larger than the data; allowed: 10 to "
+                f"{available} ({name} has {DATASET_SIZES[name][0]} training images, "
+                f"data.val_size={val_size} of them held out)"
+            )
+    if not _get(cfg, "technique.name"):
+        errors.append("technique.name is empty; allowed: a non-empty name")
+    if not _get(cfg, "mlflow.experiment"):
+        errors.append("mlflow.experiment is empty; allowed: a non-empty experiment name")
+    for spec_name, spec in (_get(cfg, "technique.search_space") or {}).items():
+        errors.extend(_check_spec(spec_name, spec))
+        if _get(cfg, "sweep.sampler") == "grid" and spec.type != "categorical" and not spec.grid:
+            errors.append(
+                f"technique.search_space.{spec_name}.grid is empty; sweep.sampler=grid needs "
+                "the values to try, e.g. grid: [0.1, 0.2]"
+            )
+    return errors
+
+
+def validate(cfg: Config) -> None:
+    """Raise :class:`ConfigError` naming every invalid key of ``cfg``."""
+    errors = config_errors(cfg)
+    if errors:
+        raise ConfigError("\n".join(errors))

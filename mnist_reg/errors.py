@@ -1,0 +1,20 @@
+"""The errors a user can act on: each is printed as one line and ends the command with a
+non-zero exit, never with a traceback (``cli.run_guarded``). Anything else is a bug."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix or wait out; the message says what, in one line."""
+
+
+class ConfigError(UserError, ValueError):
+    """The configuration is invalid; the message lists every problem, one per line."""
+
+
+class WorkerBusyError(UserError):
+    """Another worker holds what this one needs (a Keras Tuner project)."""
+
+
+class NothingToRepeatError(UserError):
+    """``repeat`` found no study or trial to repeat, or would reuse a tuning seed."""

@@ -1,0 +1,1 @@
+"""The Keras Tuner backend: its oracles over the same search space, trials as tracked runs."""

@@ -1,0 +1,218 @@
+"""The Optuna backend's sweep: open the study, load the data once, run the missing trials,
+summarize. Several workers may share a study (``search.locks``, ``workers``)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import optuna
+import pandas as pd
+
+from mnist_reg.config.params import flat_params
+from mnist_reg.config.redaction import safe_yaml
+from mnist_reg.config.schema import Config
+from mnist_reg.config.stores import storage_url, tracking_uri
+from mnist_reg.search.locks import StorageLock
+from mnist_reg.search.optuna.figures import study_figures
+from mnist_reg.search.optuna.samplers import prunes, target_trials
+from mnist_reg.search.optuna.study import (
+    EpochBudget,
+    best_trial,
+    epochs_spent,
+    finished_count,
+    open_study,
+    trials_table,
+)
+from mnist_reg.search.optuna.workers import RUNNING, NoTrialLeft, trials_in_training
+from mnist_reg.search.outcome import (
+    BestTrial,
+    SweepOutcome,
+    summarize_interrupted,
+    write_summary,
+)
+from mnist_reg.tracking.runs import Tracker
+from mnist_reg.tracking.summary import finish_if_running
+
+log = logging.getLogger("mnist_reg")
+
+INTERRUPTED_LOCK_TIMEOUT = 10.0  # seconds an interrupted worker waits for the lock to summarize
+
+
+def run(cfg: Config) -> SweepOutcome:
+    """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials."""
+    # Optuna's own lines ("Trial 3 finished ...") go through the handlers Hydra configured,
+    # so they land in the sweep's log file too.
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    _quiet_interrupt_tracebacks(logging.getLogger("optuna.study._optimize"))
+    name = str(cfg.sweep.study_name)
+    lock = StorageLock(storage_url(cfg.sweep))
+    study = open_study(cfg, lock)
+    already = finished_count(study)
+    target = target_trials(cfg)
+    if target < cfg.sweep.n_trials:
+        log.info("the grid has %d points: the study stops there", target)
+    missing = target - already
+    budget = EpochBudget(cfg.sweep.epoch_budget)
+    if budget.spent(study):
+        log.info("study %s has spent its budget of %d epochs", name, cfg.sweep.epoch_budget)
+        missing = 0
+    if missing <= 0:
+        log.info(
+            "study %s already has %d finished trials (of %d): nothing to train",
+            name,
+            already,
+            target,
+        )
+        _finish_abandoned_parent(study, lock, cfg)
+        return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
+
+    # Heavy imports only once there is training to do.
+    from mnist_reg.data.splits import load_splits
+    from mnist_reg.search.optuna.objective import make_objective
+    from mnist_reg.training.progress import SweepProgress
+
+    splits = load_splits(cfg.data)
+    log.info(
+        "study %s: %d of %d trials finished, running %d; train %d, validation %d, test %d images",
+        name,
+        already,
+        target,
+        missing,
+        len(splits.y_train),
+        len(splits.y_val),
+        len(splits.y_test),
+    )
+    if not prunes(cfg) and cfg.sweep.pruner != "none":
+        log.info("no search space: trials are seed repeats and are never pruned")
+    budget_left = budget.budget - epochs_spent(study) if budget.budget is not None else None
+    progress = SweepProgress(target, already, cfg.train.epochs, epochs_left=budget_left)
+
+    def trial_ended(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        progress.trial_ended(trial.number, trial.state.name, trial.value)
+
+    before = len(study.trials)
+    with contextlib.ExitStack() as stack:
+        with lock.held():  # one tracking store, one experiment, one parent run for all workers
+            tracker = Tracker(tracking_uri(cfg.mlflow), cfg.mlflow)
+            parent_run_id = stack.enter_context(
+                tracker.sweep_run(
+                    name,
+                    cfg.technique.name,
+                    study.user_attrs.get("mlflow_parent_run_id"),
+                    flat_params(cfg),  # the same for every run of a study (open_study checks)
+                    flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
+                    safe_yaml(cfg),
+                )
+            )
+            study.set_user_attr("mlflow_parent_run_id", parent_run_id)
+        # exits before the parent run's own context: leaves it RUNNING if others train
+        stack.callback(settle_parent_run, study, lock, tracker, parent_run_id)
+        try:
+            with contextlib.suppress(NoTrialLeft):  # the other workers hold the last slots
+                study.optimize(
+                    make_objective(cfg, splits, tracker, progress, prunes(cfg)),
+                    n_trials=missing,  # at most this many attempts, failed ones included
+                    catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
+                    callbacks=[trial_ended, budget],
+                )
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: what finished before it is summarized and registered all the
+            # same (a resumed sweep rewrites the summary), then the interrupt goes on
+            summarize_interrupted(
+                lambda: summarize(study, lock, tracker, parent_run_id, cfg, interrupted=True)
+            )
+            raise
+        _say_who_holds_the_rest(study, target, cfg.sweep.grace_period, budget)
+        table, best = summarize(study, lock, tracker, parent_run_id, cfg)
+    return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def summarize(
+    study: optuna.Study,
+    lock: StorageLock,
+    tracker: Tracker,
+    parent_run_id: str,
+    cfg: Config,
+    interrupted: bool = False,
+) -> tuple[pd.DataFrame, BestTrial | None]:
+    """The parent run's closing summary and the best trial registered, from the study as it
+    is now: ``(table, best)``. After an interrupt, without Optuna's figures (a resumed sweep
+    draws them) and waiting for the lock at most ``INTERRUPTED_LOCK_TIMEOUT`` seconds: a
+    supervisor's grace period is short."""
+    figures = {} if interrupted else {f"optuna/{k}": v for k, v in study_figures(study).items()}
+    # One worker at a time writes the parent run's summary: MLflow's tag, latest-metric and
+    # alias upserts are not atomic, and a worker holding an older best must not overwrite a
+    # newer one.
+    with lock.held(INTERRUPTED_LOCK_TIMEOUT if interrupted else None):
+        table, best = trials_table(study), best_trial(study)
+        write_summary(tracker, parent_run_id, cfg, table, best, figures)
+    return table, best
+
+
+def _no_interrupt_traceback(record: logging.LogRecord) -> bool:
+    """Optuna logs an interrupted trial's KeyboardInterrupt with its whole traceback; keep
+    its one line ("Trial 3 failed ...") and drop the traceback of a Ctrl-C."""
+    kind = record.exc_info[0] if record.exc_info else None
+    if kind is not None and issubclass(kind, KeyboardInterrupt):
+        record.exc_info, record.exc_text = None, None
+    return True
+
+
+def _quiet_interrupt_tracebacks(logger: logging.Logger) -> None:
+    if _no_interrupt_traceback not in logger.filters:
+        logger.addFilter(_no_interrupt_traceback)
+
+
+def settle_parent_run(
+    study: optuna.Study, lock: StorageLock, tracker: Tracker, run_id: str
+) -> int:
+    """As a worker stops: if other workers still train trials of the study (RUNNING, with a
+    live heartbeat), leave the parent run they share RUNNING for the last of them to end, and
+    return how many trials; else 0, and the parent ends as this worker ends (FINISHED,
+    FAILED or KILLED). Decided under the worker lock, after this worker's own trials ended,
+    so of two workers ending together the later one's decision stands; a worker between two
+    trials marks the parent RUNNING again when it starts the next (``Tracker.trial_run``)."""
+    with lock.held():
+        training = trials_in_training(study)
+        if training:
+            tracker.leave_parent_running(run_id)
+    if training:
+        log.info(
+            "parent run %s stays RUNNING: %d trials are still training in other workers, and "
+            "the last of them to stop ends it",
+            run_id,
+            training,
+        )
+    return training
+
+
+def _finish_abandoned_parent(study: optuna.Study, lock: StorageLock, cfg: Config) -> None:
+    """A study with nothing left to train whose parent run a killed worker left RUNNING."""
+    parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
+    if parent_run_id is None:
+        return
+    with lock.held():
+        if not trials_in_training(study):
+            finish_if_running(tracking_uri(cfg.mlflow), parent_run_id)
+
+
+def _say_who_holds_the_rest(
+    study: optuna.Study, target: int, grace_period: int, budget: EpochBudget
+) -> None:
+    """A worker that stops short of the target says why: other workers hold the slots."""
+    finished = finished_count(study)
+    running = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+    if finished >= target or running == 0 or budget.spent(study):
+        return
+    log.info(
+        "study %s: %d of %d trials finished, %d still RUNNING in other workers. "
+        "A worker killed less than sweep.grace_period=%d s ago holds its trial until then: "
+        "run the same command again after that to replace it",
+        study.study_name,
+        finished,
+        target,
+        running,
+        grace_period,
+    )

@@ -1,0 +1,160 @@
+"""An Optuna study per (dataset, technique), stored persistently so a sweep resumes.
+
+``sweep.n_trials`` is the study's total of finished (complete or pruned) trials: a second run
+of the same command trains only what is missing, and a finished study trains nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from mnist_reg.config.redaction import safe_yaml
+from mnist_reg.config.schema import Config
+from mnist_reg.config.stores import ensure_sqlite_parent, storage_url, tracking_uri
+from mnist_reg.search.locks import StorageLock
+from mnist_reg.search.optuna.samplers import make_pruner, make_sampler, prunes, target_trials
+from mnist_reg.search.optuna.workers import FINISHED, ClaimingStudy
+from mnist_reg.search.outcome import BestTrial
+from mnist_reg.search.settings import refuse_changed_settings, study_name, trial_settings
+
+
+def storage(cfg: Config) -> str | optuna.storages.BaseStorage:
+    url = storage_url(cfg.sweep)
+    ensure_sqlite_parent(url)
+    if url.startswith(("sqlite:", "postgresql", "mysql")):
+        # A heartbeat lets the next run mark a killed worker's trial FAIL (and its MLflow
+        # run KILLED), instead of leaving it RUNNING forever.
+        uri = tracking_uri(cfg.mlflow)
+
+        def end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            run_id = trial.user_attrs.get("mlflow_run_id")
+            if run_id is not None:
+                from mnist_reg.tracking.summary import end_killed_trial_run  # only when needed
+
+                end_killed_trial_run(uri, run_id)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=cfg.sweep.heartbeat_interval,
+                grace_period=cfg.sweep.grace_period,
+                heartbeat_stale_trial_callback=end_stale_trial_run,
+            )
+    return url
+
+
+def check_same_settings(study: optuna.Study, cfg: Config) -> None:
+    """Refuse to add trials to a study under settings its earlier trials did not use."""
+    refuse_changed_settings(study.study_name, study.user_attrs.get("trial_settings"), cfg)
+
+
+def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
+    """Create or load the study; under the worker lock, so workers starting together on a
+    fresh store neither race to create its tables nor to create the study."""
+    name = study_name(cfg)
+    with lock.held():
+        store = storage(cfg)  # an RDB storage creates its tables here
+        try:
+            existing = optuna.load_study(study_name=name, storage=store)
+            trials_so_far: int | None = len(existing.trials)
+            openings = int(existing.user_attrs.get("openings", 0))
+        except KeyError:  # no such study yet
+            trials_so_far, openings = None, 0
+        optuna.create_study(
+            storage=store, study_name=name, direction="maximize", load_if_exists=True
+        )
+        study = ClaimingStudy(
+            name,
+            store,
+            make_sampler(cfg, trials_so_far or 0, openings),
+            make_pruner(cfg) if prunes(cfg) else optuna.pruners.NopPruner(),
+            lock,
+            target_trials(cfg),
+        )
+        study.set_user_attr("openings", openings + 1)
+        if trials_so_far is None:
+            study.set_user_attr("technique", cfg.technique.name)
+            study.set_user_attr("dataset", cfg.data.name)
+            study.set_user_attr("config", safe_yaml(cfg))
+            study.set_user_attr("trial_settings", trial_settings(cfg))
+    check_same_settings(study, cfg)
+    return study
+
+
+def epochs_spent(study: optuna.Study) -> int:
+    """Epochs every trial of the study really trained: complete, pruned and failed alike."""
+    trials = study.get_trials(deepcopy=False)
+    return sum(int(t.user_attrs.get("epochs_trained", 0)) for t in trials)
+
+
+class EpochBudget:
+    """Optuna callback: no new trial once the study's trials trained ``budget`` epochs."""
+
+    def __init__(self, budget: int | None) -> None:
+        self.budget = budget
+
+    def spent(self, study: optuna.Study) -> bool:
+        return self.budget is not None and epochs_spent(study) >= self.budget
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.spent(study):
+            study.stop()
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: state, validation accuracy (the objective, of the kept weights;
+    none for a pruned trial) and that of the last epoch trained (where a pruned trial
+    stopped), test accuracy, cost, parameters."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        attrs = trial.user_attrs
+        reported = trial.intermediate_values
+        rows.append(
+            {
+                "trial": trial.number,
+                "state": trial.state.name,
+                "val_accuracy": trial.value if trial.state == FINISHED[0] else None,
+                "last_val_accuracy": reported[max(reported)] if reported else None,
+                "test_accuracy": attrs.get("test_accuracy"),
+                "epochs": attrs.get("epochs_trained"),
+                "seconds": attrs.get("train_seconds"),
+                "seed": attrs.get("seed"),
+                **{name.removeprefix("technique."): v for name, v in trial.params.items()},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def best_trial(study: optuna.Study) -> BestTrial | None:
+    """The complete trial with the best validation accuracy (never chosen by test)."""
+    complete = study.get_trials(deepcopy=False, states=(FINISHED[0],))
+    if not complete:
+        return None
+    trial = max(complete, key=lambda t: t.value if t.value is not None else float("-inf"))
+    return BestTrial(
+        number=trial.number,
+        val_accuracy=float(trial.value or 0.0),
+        test_accuracy=float(trial.user_attrs.get("test_accuracy", float("nan"))),
+        params=dict(trial.params),
+        mlflow_run_id=trial.user_attrs.get("mlflow_run_id"),
+    )
+
+
+def load_stored(cfg: Config, name: str) -> tuple[BestTrial | None, set[Any], str | None] | None:
+    """A stored study's best trial, the seeds its trials used and its parent run; None if
+    the storage has no study of that name."""
+    try:
+        study = optuna.load_study(study_name=name, storage=storage(cfg))
+    except KeyError:
+        return None
+    seeds = {t.user_attrs.get("seed") for t in study.trials}
+    return best_trial(study), seeds, study.user_attrs.get("mlflow_parent_run_id")

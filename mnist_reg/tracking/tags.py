@@ -1,0 +1,30 @@
+"""The tags every run carries, in one place: the code that writes runs and the code that
+reads them back (``compare``, search curves, benchmarks) use these names."""
+
+from __future__ import annotations
+
+RUN_TYPE = "run_type"
+STUDY_NAME = "study_name"
+TECHNIQUE = "technique"
+BACKEND = "backend"
+TRIAL_NUMBER = "trial_number"
+TRIAL_STATE = "trial_state"
+BEST_TRIAL = "best_trial"
+REPEAT_SEED = "repeat_seed"
+REPEAT_KEY = "repeat_key"
+MODEL_URI = "model_uri"
+ERROR = "error"
+
+# Values of RUN_TYPE
+SWEEP = "sweep"  # a study's parent run
+TRIAL = "trial"  # one trial, nested under its study's parent
+REPEATS = "repeats"  # the parent of a repeated configuration's seeds (or the sweep's parent)
+REPEAT = "repeat"  # one seed of a repeated configuration
+COMPARISON = "comparison"  # what ``compare`` wrote
+
+# Values of TRIAL_STATE, in Optuna's names (Keras Tuner's are mapped onto them)
+COMPLETE = "COMPLETE"
+PRUNED = "PRUNED"
+FAIL = "FAIL"
+INTERRUPTED = "INTERRUPTED"  # Keras Tuner: runs again on resume
+TRIAL_STATES = (COMPLETE, PRUNED, FAIL)

@@ -1,0 +1,155 @@
+"""One training run: the same ``train()`` serves a single run, every sweep trial and repeats.
+
+Selection signals (validation accuracy, early stopping) come from the validation split only;
+the test set is touched once, after training, by :func:`evaluate_on_test`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnist_reg.config.schema import Config
+from mnist_reg.data.splits import Splits
+from mnist_reg.training.augmentation import augmenting, training_dataset
+from mnist_reg.training.model import build_model, compile_model
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: dict[str, list[float]]  # loss, accuracy, val_loss, val_accuracy per epoch
+    epochs_trained: int
+    train_seconds: float
+    kept_epoch: int  # index into history of the epoch whose weights the model holds
+    clean_train_accuracy: float  # the kept model, inference mode, unaugmented training images
+    initial_epoch: int = 0  # epochs the starting weights had already trained (Hyperband)
+
+    @property
+    def diverged(self) -> bool:
+        return any(not math.isfinite(v) for v in self.history["loss"])
+
+    @property
+    def kept_val_accuracy(self) -> float:
+        """Validation accuracy of the weights that are tested and logged: the objective."""
+        return float(self.history["val_accuracy"][self.kept_epoch])
+
+    @property
+    def best_val_accuracy(self) -> float:
+        """The best epoch's validation accuracy (for reference; may not be the kept weights)."""
+        return float(max(self.history["val_accuracy"]))
+
+    @property
+    def generalization_gap(self) -> float:
+        """Train minus validation accuracy of the kept model, both measured without dropout or
+        augmentation (Keras's epoch accuracy is a running mean with both switched on)."""
+        return self.clean_train_accuracy - self.kept_val_accuracy
+
+
+@dataclass
+class TestResult:
+    test_loss: float
+    test_accuracy: float
+    probabilities: np.ndarray  # (n, 10)
+    confusion: np.ndarray  # (10, 10), rows: true class, columns: predicted
+
+
+def progress_bar_verbosity(setting: str) -> int:
+    if setting == "on" or (setting == "auto" and sys.stdout.isatty()):
+        return 1
+    return 0
+
+
+def train(
+    cfg: Config,
+    splits: Splits,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    initial_weights: str | None = None,
+    initial_epoch: int = 0,
+) -> TrainResult:
+    """Build, compile and fit the CNN for ``cfg``; the seed makes the run repeatable.
+
+    ``initial_weights`` (a ``.weights.h5`` file) and ``initial_epoch`` continue an earlier
+    run up to ``train.epochs`` epochs in all, as Keras Tuner's Hyperband does; the history
+    then holds only the epochs trained here.
+    """
+    keras.utils.set_random_seed(cfg.train.seed)
+    if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
+        tf.config.experimental.enable_op_determinism()
+    model = build_model(cfg.technique)
+    compile_model(model, cfg.train)
+    if initial_weights is not None:
+        with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(initial_weights)
+    trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
+    if trainee is not model:
+        compile_model(trainee, cfg.train, optimizer=model.optimizer)
+    # A diverged run (NaN loss) stops at once instead of training on garbage.
+    all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+    stopping = cfg.technique.early_stopping
+    early_stop = None
+    if stopping.enabled:
+        early_stop = keras.callbacks.EarlyStopping(
+            monitor=stopping.monitor,
+            patience=stopping.patience,
+            min_delta=stopping.min_delta,
+            restore_best_weights=stopping.restore_best_weights,
+            mode="max" if stopping.monitor == "val_accuracy" else "min",
+        )
+        all_callbacks.insert(0, early_stop)
+    dataset = training_dataset(
+        splits.x_train, splits.y_train, cfg.train.batch_size, cfg.train.seed
+    )
+    start = time.perf_counter()
+    history = trainee.fit(
+        dataset,
+        validation_data=(splits.x_val, splits.y_val),
+        validation_batch_size=1024,
+        epochs=cfg.train.epochs,
+        initial_epoch=initial_epoch,
+        shuffle=False,  # the dataset reshuffles itself each epoch
+        callbacks=all_callbacks,
+        verbose=progress_bar_verbosity(cfg.train.progress_bar),
+    )
+    seconds = time.perf_counter() - start
+    curves = {k: [float(v) for v in values] for k, values in history.history.items()}
+    epochs = len(curves["loss"])
+    kept = epochs - 1
+    if early_stop is not None and stopping.restore_best_weights and early_stop.best_weights:
+        # Keras 3 restores the best epoch's weights at the end; its epoch counts from 0
+        # across runs, the history from initial_epoch.
+        kept = early_stop.best_epoch - initial_epoch
+    return TrainResult(
+        model, curves, epochs, seconds, kept, clean_accuracy(model, splits), initial_epoch
+    )
+
+
+def clean_accuracy(model: keras.Model, splits: Splits, max_images: int = 5000) -> float:
+    """Accuracy on (an evenly spaced sample of) the training images, in inference mode."""
+    stride = max(1, len(splits.y_train) // max_images)
+    x, y = splits.x_train[::stride], splits.y_train[::stride]
+    predicted = model.predict(x, batch_size=1024, verbose=0).argmax(axis=1)
+    return float((predicted == y).mean())
+
+
+def evaluate_on_test(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray) -> TestResult:
+    """Loss, accuracy and confusion matrix from one prediction pass over the test set."""
+    probabilities = model.predict(x_test, batch_size=1024, verbose=0)
+    picked = np.clip(probabilities[np.arange(len(y_test)), y_test], 1e-7, 1.0)
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y_test, predicted), 1)
+    return TestResult(
+        test_loss=float(-np.log(picked).mean()),
+        test_accuracy=float((predicted == y_test).mean()),
+        probabilities=probabilities,
+        confusion=confusion,
+    )

@@ -1,0 +1,149 @@
+"""Memory of one process that trains model after model for hours: glibc's allocator tuned,
+and each trial's model and graphs dropped before the next (:func:`fresh_session`).
+
+By default glibc gives each new thread its own malloc arena, up to eight per core, and
+TensorFlow starts many threads. Each arena keeps the freed memory of earlier trials
+fragmented in its own heap, so a long sweep's resident size crept up trial by trial even
+with every trial's objects collected. Two arenas per core held it nearly flat at no
+measurable cost in wall time (figure 4 in benchmarks/RESULTS.md, and
+benchmarks/results/trial_memory.md). Elsewhere than glibc on Linux these functions do
+nothing.
+
+The cap is process-wide, and it only works early: glibc fixes its arena limit for good when
+it needs a new arena while more than eight exist (on 64-bit), so a process with ten arenas
+or more can no longer be capped, and one TensorFlow training in the same process is enough
+for that. The sweep and ``repeat`` set it before they import TensorFlow; in a notebook
+that has trained already, it is refused with a warning (set
+``MALLOC_ARENA_MAX`` before Python starts instead).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+import os
+import tempfile
+
+log = logging.getLogger(__name__)
+
+ARENAS_PER_CORE = 2
+_M_ARENA_MAX = -8  # from glibc's malloc.h
+# glibc decides its arena limit when it creates an arena while more than its arena_test (8
+# on 64-bit) exist, so once there are ten mallopt(M_ARENA_MAX) no longer changes anything
+_LIMIT_FIXED_AT = 10
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    wanted = ("mallopt", "malloc_trim", "malloc_info", "fopen", "fclose")
+    if not all(hasattr(libc, name) for name in wanted):
+        return None
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    return libc
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def arenas_in_use() -> int | None:
+    """How many malloc arenas the process has (glibc's ``malloc_info`` report), or None
+    where that cannot be asked."""
+    libc = _libc()
+    if libc is None:
+        return None
+    try:
+        with tempfile.NamedTemporaryFile("r", prefix="malloc-info-", suffix=".xml") as report:
+            stream = libc.fopen(report.name.encode(), b"w")
+            if not stream:
+                return None
+            try:
+                libc.malloc_info(0, stream)
+            finally:
+                libc.fclose(stream)
+            return report.read().count("<heap nr=")
+    except OSError:  # no writable temporary folder
+        return None
+
+
+def user_chose_arenas() -> bool:
+    """True if the environment sets the arena limit (``MALLOC_ARENA_MAX`` or the
+    ``glibc.malloc.arena_max`` tunable)."""
+    return "MALLOC_ARENA_MAX" in os.environ or "malloc.arena_max" in os.environ.get(
+        "GLIBC_TUNABLES", ""
+    )
+
+
+def limit_arenas(arenas: int | None = None) -> bool:
+    """Cap the number of malloc arenas, process-wide and for threads started from now on,
+    at ``arenas`` (two per core unless given). True if the cap was set here; False where the
+    user chose a limit in the environment, where glibc is not the allocator, or where it is
+    too late (the process has ten arenas or more: glibc's limit is fixed)."""
+    libc = _libc()
+    if libc is None or user_chose_arenas():
+        return False
+    if arenas is None:
+        arenas = ARENAS_PER_CORE * cores()
+    existing = arenas_in_use()
+    if existing is not None and existing >= _LIMIT_FIXED_AT:
+        log.warning(
+            "malloc arenas not capped: the process has %d already, and glibc fixes its "
+            "limit by %d (set MALLOC_ARENA_MAX=%d before Python starts to cap them)",
+            existing,
+            _LIMIT_FIXED_AT,
+            arenas,
+        )
+        return False
+    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+
+
+def trim() -> None:
+    """Give the heap's free pages back to the system (after a trial's objects are gone)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def fresh_session() -> None:
+    """Before each trial or repeat of a long-running process: drop the previous model's
+    graph and layers and collect them.
+
+    ``clear_session`` alone leaves every earlier trial's traced training graph alive:
+    TensorFlow registers a gradient for each ``tf.custom_gradient`` op it traces, under a
+    unique ``CustomGradient-<uid>`` name, in a process-wide registry it never prunes, and
+    each entry's closure holds its graph. Those graphs are never traced again, so their
+    entries go too. glibc then returns the freed pages to the system (:func:`trim`), which
+    keeps the resident size flat (benchmarks/results/trial_memory.md).
+
+    ``clear_session`` collects garbage itself, so the registry is pruned first and no second
+    collection follows (each walks about half a million objects once TensorFlow and MLflow
+    are imported).
+    """
+    import keras  # here, not at the top: the arena cap must come before TensorFlow
+
+    _forget_custom_gradients()
+    keras.backend.clear_session(free_memory=True)  # collects garbage
+    trim()
+
+
+def _forget_custom_gradients() -> None:
+    # A private registry: if a TensorFlow release moves it, this does nothing, and the
+    # test of fresh_session (tests/test_training.py) says so.
+    from tensorflow.python.framework import ops as tf_ops
+
+    registry = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
+    if isinstance(registry, dict):
+        for name in [k for k in registry if str(k).startswith("CustomGradient-")]:
+            del registry[name]

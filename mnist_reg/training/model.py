@@ -1,0 +1,64 @@
+"""The CNN of the TensorFlow MNIST tutorial, plus only the chosen technique's regularization.
+
+Conv32-Pool-Conv64-Pool-Conv64-Flatten-Dense64-Dense10: 93,322 parameters. Dropout and L2
+add no parameters; augmentation runs in a model wrapped around the CNN for training only
+(:func:`mnist_reg.training.augmentation.augmenting`), so the saved model is the plain CNN.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from mnist_reg.config.schema import TechniqueConfig, TrainConfig
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+def build_model(technique: TechniqueConfig) -> keras.Sequential:
+    l2 = technique.l2.weight
+    dense_l2 = keras.regularizers.L2(l2) if l2 > 0 else None
+    conv_l2 = dense_l2 if technique.l2.on_conv else None
+    dropout = technique.dropout
+    before_dense = [layers.Dropout(dropout.rate)] if dropout.rate > 0 else []
+    after_dense = (
+        [layers.Dropout(dropout.second_rate)] if dropout.second and dropout.second_rate > 0 else []
+    )
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE),
+            layers.Conv2D(32, (3, 3), activation="relu", kernel_regularizer=conv_l2),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu", kernel_regularizer=conv_l2),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu", kernel_regularizer=conv_l2),
+            layers.Flatten(),
+            *before_dense,
+            layers.Dense(64, activation="relu", kernel_regularizer=dense_l2),
+            *after_dense,
+            layers.Dense(NUM_CLASSES, activation="softmax", kernel_regularizer=dense_l2),
+        ],
+        name=f"cnn_{technique.name}",
+    )
+
+
+def compile_model(
+    model: keras.Model, train: TrainConfig, optimizer: keras.optimizers.Optimizer | None = None
+) -> None:
+    """Adam and the article's loss; ``optimizer``: share another model's (the augmenting
+    model trains the CNN's weights with the CNN's optimizer, whose state is then saved with
+    the CNN)."""
+    model.compile(
+        optimizer=optimizer
+        if optimizer is not None
+        else keras.optimizers.Adam(learning_rate=train.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def model_summary(model: keras.Model) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **_: lines.append(line))
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""The one tracked training step that every sweep trial (both backends) and every seed
+repeat runs: a fresh session, the run opened, the configuration and data logged, ``train()``,
+the curves and metrics logged, a diverged run failed, the test set evaluated once, the model
+logged. Callers keep only what is theirs: how the run is opened (a trial or a repeat),
+Optuna's suggestions and pruning, Keras Tuner's continuation and checkpoints, the seed list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from mnist_reg.config.params import flat_params
+from mnist_reg.config.redaction import safe_yaml
+from mnist_reg.config.schema import Config
+from mnist_reg.data.splits import Splits
+from mnist_reg.tracking.runs import Tracker
+from mnist_reg.training import figures
+from mnist_reg.training.callbacks import EpochMetricsLogger, EpochProgress
+from mnist_reg.training.fit import TestResult, TrainResult, evaluate_on_test, train
+from mnist_reg.training.memory import fresh_session
+from mnist_reg.training.model import model_summary
+from mnist_reg.training.progress import SweepProgress
+
+
+class DivergedError(RuntimeError):
+    """Training produced a non-finite loss."""
+
+
+@dataclass
+class Tracked:
+    """What one tracked training produced: the run, the training, the test evaluation."""
+
+    run_id: str
+    result: TrainResult
+    test: TestResult
+
+
+def _nothing(result: TrainResult) -> None:
+    return None
+
+
+def tracked_training(
+    configure: Callable[[str], Config],
+    splits: Splits,
+    tracker: Tracker,
+    progress: SweepProgress,
+    number: int,
+    open_run: Callable[[], AbstractContextManager[str]],
+    best_so_far: float | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    on_trained: Callable[[TrainResult], None] = _nothing,
+    before_test: Callable[[TrainResult], None] = _nothing,
+    initial_weights: str | None = None,
+    initial_epoch: int = 0,
+) -> Tracked:
+    """Train a configuration as the run ``open_run()`` opens (which records any failure),
+    test it and log its model.
+
+    Hooks, in order: ``configure(run_id)`` once the run is open returns the configuration
+    to train (a trial's suggestions are made there, so a failing one is recorded);
+    ``on_trained(result)`` right after training, before a diverged run fails;
+    ``before_test(result)`` before the test set is touched (raise there to end the run
+    early, e.g. a pruned trial).
+    """
+    fresh_session()  # the previous model goes, and its memory
+    progress.trial_started(number)
+    with open_run() as run_id:
+        cfg = configure(run_id)
+        every = [EpochMetricsLogger(tracker), EpochProgress(progress, best_so_far), *callbacks]
+        result = train_logged(cfg, splits, tracker, every, initial_weights, initial_epoch)
+        on_trained(result)
+        raise_if_diverged(result)
+        before_test(result)
+        test = test_logged(result, splits, tracker)
+    return Tracked(run_id, result, test)
+
+
+def train_logged(
+    cfg: Config,
+    splits: Splits,
+    tracker: Tracker,
+    callbacks: list[keras.callbacks.Callback],
+    initial_weights: str | None = None,
+    initial_epoch: int = 0,
+) -> TrainResult:
+    """Log the run's parameters and data, train, and log the curves and training metrics.
+
+    ``epochs_trained`` counts only the epochs this run trained, also when it continued
+    another run's weights (``initial_epoch`` > 0, logged as ``initial_epoch``).
+    """
+    tracker.log_trial_start(flat_params(cfg), safe_yaml(cfg))
+    tracker.log_datasets(
+        [
+            ("training", splits.x_train, splits.y_train),
+            ("validation", splits.x_val, splits.y_val),
+            ("test", splits.x_test, splits.y_test),
+        ],
+        cfg.data.name,
+    )
+    result = train(cfg, splits, callbacks, initial_weights, initial_epoch)
+    first_epoch = result.initial_epoch + 1
+    tracker.log_training(
+        {
+            "kept_val_accuracy": result.kept_val_accuracy,
+            "best_val_accuracy": result.best_val_accuracy,
+            "kept_epoch": result.initial_epoch + result.kept_epoch + 1,
+            "initial_epoch": result.initial_epoch,
+            "train_accuracy_clean": result.clean_train_accuracy,
+            "generalization_gap": result.generalization_gap,
+            "epochs_trained": result.epochs_trained,
+            "train_seconds": result.train_seconds,
+            "train_images": len(splits.y_train),
+        },
+        model_summary(result.model),
+        figures.learning_curves(result.history, tracker.active_run_name(), first_epoch),
+    )
+    return result
+
+
+def raise_if_diverged(result: TrainResult) -> None:
+    """A diverged run is recorded as failed with this reason, and no NaN model is logged."""
+    if result.diverged:
+        raise DivergedError(
+            f"loss became NaN in epoch {result.epochs_trained}: learning rate or "
+            "regularization too large"
+        )
+
+
+def test_logged(result: TrainResult, splits: Splits, tracker: Tracker) -> TestResult:
+    """Evaluate the kept model on the test set once; log the metrics and the model."""
+    test = evaluate_on_test(result.model, splits.x_test, splits.y_test)
+    tracker.log_test(
+        {"test_loss": test.test_loss, "test_accuracy": test.test_accuracy},
+        test.confusion,
+        figures.confusion_matrix(test.confusion, tracker.active_run_name()),
+    )
+    requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
+    tracker.log_keras_model(result.model, splits.x_test[:5], test.probabilities[:5], requirements)
+    return test
