@@ -118,12 +118,16 @@ class SweepConfig:
     n_trials: int = 20  # the study's total of finished (complete or pruned) trials
     backend: str = choice("optuna", "keras_tuner")
     sampler: str = choice("tpe", "random", "grid")  # optuna
-    pruner: str = choice(
-        "median", "hyperband", "none", default="hyperband"
-    )  # optuna; see benchmarks/RESULTS.md
+    # optuna, with strategy=prune; the default's measurement: benchmarks/RESULTS.md
+    pruner: str = choice("median", "hyperband", "none", default="hyperband")
+    # optuna. prune: each trial trains from scratch and the pruner may stop it; promote:
+    # successive halving, the best configurations continued from their checkpoints
+    strategy: str = choice("prune", "promote")
+    min_epochs: int = 3  # strategy=promote: the first rung's epochs
+    checkpoint_dir: str = "mlruns/checkpoints"  # strategy=promote: weights in <dir>/<study>
     kt_algorithm: str = choice("hyperband", "bayesian", "random")  # keras_tuner
     kt_directory: str = "mlruns/keras_tuner"  # keras_tuner: projects live in <dir>/<study>
-    hyperband_factor: int = 3  # Hyperband's reduction factor (both backends' hyperband)
+    hyperband_factor: int = 3  # reduction factor of both backends' Hyperband and of promote
     epoch_budget: int | None = None  # stop starting trials once the study trained this many
     seed: int = 0  # sampler seed
     n_startup_trials: int = 5  # trials before TPE models and the median pruner prunes

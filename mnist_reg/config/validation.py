@@ -111,6 +111,8 @@ RULES: dict[str, Rule] = {
     "sweep.sampler": Rule("str", choices=choices(SweepConfig, "sampler")),
     "sweep.kt_algorithm": Rule("str", choices=choices(SweepConfig, "kt_algorithm")),
     "sweep.hyperband_factor": Rule("int", 2, 10),
+    "sweep.strategy": Rule("str", choices=choices(SweepConfig, "strategy")),
+    "sweep.min_epochs": Rule("int", 1, 1000),
     "sweep.epoch_budget": Rule("int", 1, 10**9, optional=True),
     "sweep.pruner": Rule("str", choices=choices(SweepConfig, "pruner")),
     "sweep.seed": Rule("int", 0, 2**32 - 1),
@@ -190,6 +192,18 @@ def config_errors(cfg: Config) -> list[str]:
                 f"{available} ({name} has {DATASET_SIZES[name][0]} training images, "
                 f"data.val_size={val_size} of them held out)"
             )
+    min_epochs, epochs = _get(cfg, "sweep.min_epochs"), _get(cfg, "train.epochs")
+    promotes = _get(cfg, "sweep.strategy") == "promote"
+    if (
+        promotes
+        and isinstance(min_epochs, int)
+        and isinstance(epochs, int)
+        and min_epochs >= epochs
+    ):
+        errors.append(
+            f"sweep.min_epochs={min_epochs} is invalid with sweep.strategy=promote; allowed: "
+            f"1 to {epochs - 1} (below train.epochs={epochs}: a rung to promote to)"
+        )
     if not _get(cfg, "technique.name"):
         errors.append("technique.name is empty; allowed: a non-empty name")
     if not _get(cfg, "mlflow.experiment"):

@@ -13,6 +13,7 @@ import optuna
 from mnist_reg.config.params import with_values
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
+from mnist_reg.search.optuna import promotion
 from mnist_reg.search.optuna.space import suggest
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training.fit import TrainResult
@@ -63,19 +64,29 @@ def make_objective(
     progress: SweepProgress,
     prune: bool,
 ) -> Callable[[optuna.Trial], float]:
-    tags = {
+    study_tags = {
         "technique": cfg.technique.name,
         "study_name": str(cfg.sweep.study_name),
         "backend": "optuna",
     }
+    rungs = promotion.rungs(cfg) if cfg.sweep.strategy == "promote" else None
 
     def objective(trial: optuna.Trial) -> float:
         pruning = PruningCallback(trial, cfg.train.epochs, prune)  # epochs are never searched
+        tags, epochs = dict(study_tags), cfg.train.epochs
+        parent = trial.user_attrs.get(promotion.CONTINUES)
+        if rungs is not None:  # a new configuration starts at the first rung
+            rung = int(trial.user_attrs.get(promotion.RUNG, 0))
+            trial.set_user_attr(promotion.RUNG, rung)
+            tags[promotion.RUNG], epochs = str(rung), rungs[rung]
+            if parent is not None:
+                tags[promotion.CONTINUES] = str(parent)
 
         def configure(run_id: str) -> Config:  # suggested inside the run: it records failures
             trial.set_user_attr("mlflow_run_id", run_id)
             trial_cfg = with_values(cfg, suggest(trial, cfg))
             trial_cfg.train.seed = cfg.train.seed + trial.number
+            trial_cfg.train.epochs = epochs
             trial.set_user_attr("seed", trial_cfg.train.seed)
             return trial_cfg
 
@@ -86,6 +97,10 @@ def make_objective(
         def before_test(result: TrainResult) -> None:
             if pruning.pruned_at is not None:
                 raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
+            if rungs is not None and epochs < rungs[-1]:  # a later trial may continue it
+                weights = promotion.checkpoint(cfg, trial.number)
+                weights.parent.mkdir(parents=True, exist_ok=True)
+                result.model.save_weights(str(weights))
 
         tracked = tracked_training(
             configure,
@@ -98,6 +113,8 @@ def make_objective(
             callbacks=[pruning],
             on_trained=on_trained,
             before_test=before_test,
+            initial_weights=None if parent is None else str(promotion.checkpoint(cfg, parent)),
+            initial_epoch=int(trial.user_attrs.get(promotion.INITIAL_EPOCH, 0)),
         )
         trial.set_user_attr("test_accuracy", tracked.test.test_accuracy)
         trial.set_user_attr("test_loss", tracked.test.test_loss)

@@ -14,6 +14,7 @@ from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import storage_url, tracking_uri
 from mnist_reg.search.locks import StorageLock
+from mnist_reg.search.optuna import promotion
 from mnist_reg.search.optuna.figures import study_figures
 from mnist_reg.search.optuna.samplers import prunes, target_trials
 from mnist_reg.search.optuna.study import (
@@ -84,7 +85,9 @@ def run(cfg: Config) -> SweepOutcome:
         len(splits.y_val),
         len(splits.y_test),
     )
-    if not prunes(cfg) and cfg.sweep.pruner != "none":
+    if cfg.sweep.strategy == "promote":
+        log.info("successive halving: rungs of %s epochs", promotion.rungs(cfg))
+    elif not prunes(cfg) and cfg.sweep.pruner != "none":
         log.info("no search space: trials are seed repeats and are never pruned")
     budget_left = budget.budget - epochs_spent(study) if budget.budget is not None else None
     progress = SweepProgress(target, already, cfg.train.epochs, epochs_left=budget_left)

@@ -48,8 +48,10 @@ def make_pruner(cfg: Config) -> optuna.pruners.BasePruner:
 
 
 def prunes(cfg: Config) -> bool:
-    """Baseline trials are seed repeats measuring noise: pruning them would bias it."""
-    return cfg.sweep.pruner != "none" and bool(cfg.technique.search_space)
+    """Baseline trials are seed repeats measuring noise: pruning them would bias it. With
+    ``sweep.strategy=promote`` the rungs decide how long a configuration trains."""
+    searched = bool(cfg.technique.search_space)
+    return cfg.sweep.pruner != "none" and searched and cfg.sweep.strategy == "prune"
 
 
 def target_trials(cfg: Config) -> int:

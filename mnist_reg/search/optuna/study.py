@@ -16,6 +16,7 @@ from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import ensure_sqlite_parent, storage_url, tracking_uri
 from mnist_reg.search.locks import StorageLock
+from mnist_reg.search.optuna.promotion import CONTINUES, RUNG, promoter
 from mnist_reg.search.optuna.samplers import make_pruner, make_sampler, prunes, target_trials
 from mnist_reg.search.optuna.workers import FINISHED, ClaimingStudy
 from mnist_reg.search.outcome import BestTrial
@@ -75,6 +76,7 @@ def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
             make_pruner(cfg) if prunes(cfg) else optuna.pruners.NopPruner(),
             lock,
             target_trials(cfg),
+            promoter(cfg),
         )
         study.set_user_attr("openings", openings + 1)
         if trials_so_far is None:
@@ -128,6 +130,7 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
                 "epochs": attrs.get("epochs_trained"),
                 "seconds": attrs.get("train_seconds"),
                 "seed": attrs.get("seed"),
+                **{k: attrs[k] for k in (RUNG, CONTINUES) if k in attrs},  # strategy=promote
                 **{name.removeprefix("technique."): v for name, v in trial.params.items()},
             }
         )

@@ -4,6 +4,8 @@ a dead worker's trial is failed before anyone counts what is still training."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import optuna
 
@@ -24,6 +26,10 @@ class ClaimingStudy(optuna.Study):
     hold the slots; counting and creating happen under the storage's worker lock, so several
     workers end with exactly ``target`` finished trials, never one per worker too many.
     Optuna's ``optimize`` fails stale trials (dead workers) before each ``ask``.
+
+    With a ``promoter`` (``sweep.strategy=promote``), the trial asked for is the promotion
+    it names, when it names one: enqueued with its parameters and lineage, and claimed in
+    the same locked step, so two workers never promote the same configuration.
     """
 
     def __init__(
@@ -34,10 +40,12 @@ class ClaimingStudy(optuna.Study):
         pruner: optuna.pruners.BasePruner,
         lock: StorageLock,
         target: int,
+        promoter: Callable[[list[optuna.trial.FrozenTrial]], Any] | None = None,
     ) -> None:
         super().__init__(study_name=name, storage=store, sampler=sampler, pruner=pruner)
         self.lock = lock
         self.target = target
+        self.promoter = promoter
 
     def ask(
         self, fixed_distributions: dict[str, optuna.distributions.BaseDistribution] | None = None
@@ -46,6 +54,9 @@ class ClaimingStudy(optuna.Study):
             taken = self.get_trials(deepcopy=False, states=(*FINISHED, RUNNING))
             if len(taken) >= self.target:
                 raise NoTrialLeft
+            promotion = self.promoter(self.get_trials(deepcopy=False)) if self.promoter else None
+            if promotion is not None:
+                self.enqueue_trial(promotion.params, user_attrs=promotion.user_attrs())
             return super().ask(fixed_distributions)
 
 
