@@ -114,6 +114,14 @@ def run_cli(*args: str, cwd: Path, module: str = "sweep") -> subprocess.Complete
             ("+technique=dropout", "sweep.backend=keras_tuner", "sweep.kt_algorithm=bohb"),
             "sweep.kt_algorithm=bohb is invalid; allowed: one of hyperband, bayesian, random",
         ),
+        (
+            ("+technique=dropout", "sweep.storage=notaurl://x"),
+            "sweep.storage=notaurl://x is invalid; allowed: a URL starting with sqlite://...",
+        ),
+        (
+            ("+technique=dropout", "mlflow.tracking_uri=foo://x"),
+            "mlflow.tracking_uri=foo://x is invalid; allowed: a URL starting with sqlite://...",
+        ),
     ],
 )
 def test_cli_refuses_bad_input_quickly_and_leaves_no_run(
@@ -243,3 +251,14 @@ def test_a_native_crash_says_where_it_happened() -> None:
     assert done.returncode != 0
     assert "Fatal Python error: Segmentation fault" in done.stderr
     assert "run_guarded" in done.stderr
+
+
+def test_a_database_url_without_its_driver_names_the_extra_to_install() -> None:
+    from mnist_reg.config.stores import STORAGE_SCHEMES, url_problem
+
+    problem = url_problem("sweep.storage", "postgresql+nodriver://u:pw@h/db", STORAGE_SCHEMES)
+    assert problem is not None
+    assert problem.startswith("sweep.storage=postgresql+nodriver://u:***@h/db: no ")
+    assert problem.endswith("python -m pip install 'mnist-reg[postgres]'")
+    assert "\n" not in problem
+    assert url_problem("sweep.storage", "sqlite:///mlruns/optuna.db", STORAGE_SCHEMES) is None

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from mnist_reg.config.redaction import mask_password
-from mnist_reg.config.stores import sqlite_path
+from mnist_reg.config.stores import TRACKING_SCHEMES, sqlite_path, url_problem
 from mnist_reg.errors import ConfigError
 
 SERVER_TIMEOUT = 10.0  # seconds for a tracking server's /health to answer
@@ -64,6 +64,10 @@ def check_tracking_server(uri: str) -> None:
 
 
 def check_stores(optuna_storage: str | None, tracking: str) -> None:
+    # the tracking URI may come from $MLFLOW_TRACKING_URI, which validation did not see
+    problem = url_problem("mlflow.tracking_uri", tracking, TRACKING_SCHEMES)
+    if problem is not None:
+        raise ConfigError(problem)
     if optuna_storage is not None:
         check_writable_sqlite(optuna_storage, "sweep.storage")
     check_writable_sqlite(tracking, "mlflow.tracking_uri")

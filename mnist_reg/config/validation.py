@@ -25,6 +25,7 @@ from mnist_reg.config.schema import (
     TrainConfig,
     choices,
 )
+from mnist_reg.config.stores import STORAGE_SCHEMES, TRACKING_SCHEMES, url_problem
 from mnist_reg.errors import ConfigError
 
 
@@ -204,6 +205,14 @@ def config_errors(cfg: Config) -> list[str]:
             f"sweep.min_epochs={min_epochs} is invalid with sweep.strategy=promote; allowed: "
             f"1 to {epochs - 1} (below train.epochs={epochs}: a rung to promote to)"
         )
+    for key, schemes in (
+        ("sweep.storage", STORAGE_SCHEMES),
+        ("mlflow.tracking_uri", TRACKING_SCHEMES),
+    ):
+        url = _get(cfg, key)
+        problem = url_problem(key, url, schemes) if isinstance(url, str) else None
+        if problem is not None:
+            errors.append(problem)
     if not _get(cfg, "technique.name"):
         errors.append("technique.name is empty; allowed: a non-empty name")
     if not _get(cfg, "mlflow.experiment"):
