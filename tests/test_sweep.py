@@ -91,6 +91,10 @@ def test_two_trial_sweep_lands_in_mlflow_and_optuna(
     optuna_plots = {a.path for a in client.list_artifacts(parent.info.run_id, "optuna")}
     assert "optuna/optimization_history.png" in optuna_plots
     assert parent.data.metrics["trials_complete"] == 2
+    # the parent's params are what every trial shares: no searched key's YAML default
+    searched = {s.path for s in compose_cfg(*overrides).technique.search_space.values()}
+    assert searched.isdisjoint(parent.data.params)
+    assert parent.data.params["data.train_size"] == "300"
 
     by_trial = {int(r.data.tags["trial_number"]): r for r in children}
     assert sorted(by_trial) == [0, 1]
@@ -329,6 +333,31 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
     assert [r.info.status for r in parents] == ["FINISHED"]
 
 
+def test_a_worker_killed_on_this_host_is_replaced_by_the_next_run_at_once(
+    tmp_path: Path,
+) -> None:
+    """kill -9 and the same command at once (the usual reaction to a crash or an
+    out-of-memory kill), with the default 180-second grace period: the rerun sees that the
+    worker's process is gone, fails its trial and completes the study."""
+    command = [
+        sys.executable,
+        "-m",
+        "mnist_reg.sweep",
+        "+technique=baseline",
+        *tiny_overrides(tmp_path),
+        "train.epochs=8",
+    ]
+    kill_mid_trial(command, tmp_path)
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "is gone; marked FAIL" in resumed.stdout + resumed.stderr
+    states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
+    assert states == [optuna.trial.TrialState.FAIL, *[optuna.trial.TrialState.COMPLETE] * 2]
+    _, parents, children = tracked_runs(tmp_path)
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+    assert [r.info.status for r in parents] == ["FINISHED"]  # one parent, ended
+
+
 def test_resuming_under_other_settings_is_refused_before_training(
     compose_cfg: Compose, tmp_path: Path
 ) -> None:
@@ -398,3 +427,16 @@ def test_a_stale_best_tag_another_worker_deleted_first_is_not_an_error(
     assert {k: v for k, v in tags.items() if k.startswith("best.")} == {
         f"best.{k}": str(v) for k, v in again.best.params.items()
     }
+
+
+def test_the_summary_says_where_to_browse_the_results(
+    compose_cfg: Compose, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mnist_reg.search.outcome import print_outcome
+
+    outcome = sweep(compose_cfg("+technique=baseline", *tiny_overrides(tmp_path)))
+    print_outcome(outcome)
+    printed = capsys.readouterr().out
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    assert f"Browse the results: mlflow ui --backend-store-uri {uri}" in printed
+    assert f"experiment mnist-reg, run mnist-baseline ({outcome.mlflow_parent_run_id})" in printed

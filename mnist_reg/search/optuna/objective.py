@@ -15,6 +15,7 @@ from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
 from mnist_reg.search.optuna import promotion
 from mnist_reg.search.optuna.space import suggest
+from mnist_reg.search.optuna.workers import WORKER, worker_id
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training.fit import TrainResult
 from mnist_reg.training.progress import SweepProgress
@@ -70,8 +71,10 @@ def make_objective(
         "backend": "optuna",
     }
     rungs = promotion.rungs(cfg) if cfg.sweep.strategy == "promote" else None
+    worker = worker_id()
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr(WORKER, worker)  # a rerun on this host sees at once if it died
         pruning = PruningCallback(trial, cfg.train.epochs, prune)  # epochs are never searched
         tags, epochs = dict(study_tags), cfg.train.epochs
         parent = trial.user_attrs.get(promotion.CONTINUES)

@@ -7,6 +7,7 @@ of the same command trains only what is missing, and a finished study trains not
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -14,11 +15,11 @@ import pandas as pd
 
 from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
-from mnist_reg.config.stores import ensure_sqlite_parent, storage_url, tracking_uri
+from mnist_reg.config.stores import ensure_sqlite_parent, sqlite_path, storage_url, tracking_uri
 from mnist_reg.search.locks import StorageLock
 from mnist_reg.search.optuna.promotion import CONTINUES, RUNG, promoter
 from mnist_reg.search.optuna.samplers import make_pruner, make_sampler, prunes, target_trials
-from mnist_reg.search.optuna.workers import FINISHED, ClaimingStudy
+from mnist_reg.search.optuna.workers import FINISHED, ClaimingStudy, fail_gone_workers_trials
 from mnist_reg.search.outcome import BestTrial
 from mnist_reg.search.settings import refuse_changed_settings, study_name, trial_settings
 
@@ -29,14 +30,12 @@ def storage(cfg: Config) -> str | optuna.storages.BaseStorage:
     if url.startswith(("sqlite:", "postgresql", "mysql")):
         # A heartbeat lets the next run mark a killed worker's trial FAIL (and its MLflow
         # run KILLED), instead of leaving it RUNNING forever.
-        uri = tracking_uri(cfg.mlflow)
+        end_run = _killed_run_ender(cfg)
 
         def end_stale_trial_run(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             run_id = trial.user_attrs.get("mlflow_run_id")
             if run_id is not None:
-                from mnist_reg.tracking.summary import end_killed_trial_run  # only when needed
-
-                end_killed_trial_run(uri, run_id)
+                end_run(run_id)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -47,6 +46,17 @@ def storage(cfg: Config) -> str | optuna.storages.BaseStorage:
                 heartbeat_stale_trial_callback=end_stale_trial_run,
             )
     return url
+
+
+def _killed_run_ender(cfg: Config) -> Callable[[str], None]:
+    uri = tracking_uri(cfg.mlflow)
+
+    def end(run_id: str) -> None:
+        from mnist_reg.tracking.summary import end_killed_trial_run  # only when needed
+
+        end_killed_trial_run(uri, run_id)
+
+    return end
 
 
 def check_same_settings(study: optuna.Study, cfg: Config) -> None:
@@ -79,6 +89,8 @@ def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
             promoter(cfg),
         )
         study.set_user_attr("openings", openings + 1)
+        if sqlite_path(storage_url(cfg.sweep)) is not None:  # one machine: ask its OS
+            fail_gone_workers_trials(study, _killed_run_ender(cfg))
         if trials_so_far is None:
             study.set_user_attr("technique", cfg.technique.name)
             study.set_user_attr("dataset", cfg.data.name)

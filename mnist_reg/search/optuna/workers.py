@@ -3,14 +3,21 @@ a dead worker's trial is failed before anyone counts what is still training."""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
 
 from mnist_reg.search.locks import StorageLock
 
+log = logging.getLogger("mnist_reg")
+
+WORKER = "worker"  # trial user attribute: host:pid:start of the process training it
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 RUNNING = optuna.trial.TrialState.RUNNING
 
@@ -66,3 +73,52 @@ def trials_in_training(study: optuna.Study) -> int:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial does not count
     return len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+
+
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or "" where the
+    system does not say: with the pid, it names one process even after pids are reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+
+
+def worker_id() -> str:
+    """This process, as the trials it trains record it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}"
+
+
+def is_gone(worker: str) -> bool:
+    """Whether the process ``worker_id`` named on this host has ended (a worker on another
+    host is never judged here: Optuna's heartbeat tells)."""
+    host, pid, started = worker.rsplit(":", 2)
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return bool(started) and _started(int(pid)) not in ("", started)  # the pid was reused
+
+
+def fail_gone_workers_trials(study: optuna.Study, end_run: Callable[[str], None]) -> int:
+    """Fail at once the RUNNING trials whose worker on this host is gone (kill -9, an
+    out-of-memory kill), and end their MLflow runs with ``end_run``; returns how many.
+    Only for a storage on this machine (SQLite): the operating system knows at once, where
+    the heartbeat needs ``sweep.grace_period``."""
+    failed = 0
+    for trial in study.get_trials(deepcopy=False, states=(RUNNING,)):
+        worker = trial.user_attrs.get(WORKER)
+        if not worker or not is_gone(worker):
+            continue
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id is not None:
+            end_run(run_id)
+        log.info("trial %d: its worker (%s) is gone; marked FAIL", trial.number, worker)
+        failed += 1
+    return failed
