@@ -1,17 +1,23 @@
 """What every command line entry point shares: the configuration check that runs before
-TensorFlow is imported, one-line errors, and Ctrl-C / SIGTERM that clean up and exit."""
+TensorFlow is imported, one-line errors, Ctrl-C / SIGTERM that clean up and exit, and
+Hydra's multirun (``-m``), where a refused or failed job is reported and the others run."""
 
 from __future__ import annotations
 
 import contextlib
 import faulthandler
+import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_reg.config.schema import Config, as_config, available_techniques
@@ -19,6 +25,11 @@ from mnist_reg.config.validation import validate
 from mnist_reg.errors import ConfigError, UserError
 
 T = TypeVar("T")
+log = logging.getLogger("mnist_reg")
+
+
+class Interrupted(SystemExit):
+    """Ctrl-C or SIGTERM: ends the command, every job of a multirun included."""
 
 
 INFO_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i"}
@@ -84,7 +95,66 @@ def run_guarded(work: Callable[[], T]) -> T:
     except UserError as error:
         sys.exit(f"error: {error}")
     except KeyboardInterrupt:
-        sys.exit(
+        raise Interrupted(
             "interrupted: the run in progress is marked FAIL and its MLflow runs KILLED; "
             "run the same command again to resume"
-        )
+        ) from None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What one job of a multirun came to, in one line."""
+
+    ok: bool
+    summary: str
+
+
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def run_job(work: Callable[[DictConfig], str], cfg: DictConfig) -> JobResult | None:
+    """``work(cfg)`` as one Hydra job. In a multirun (``-m``) a refusal or a failure (which
+    would end a single run with a non-zero exit) is printed and returned, so that the other
+    jobs still run; Ctrl-C ends them all."""
+    if not in_multirun():
+        work(cfg)
+        return None
+    try:
+        return JobResult(True, work(cfg))
+    except Interrupted:
+        raise
+    except SystemExit as error:  # a refusal: its message is the one line a single run prints
+        if error.code in (None, 0):
+            return JobResult(True, "done")
+        message = str(error.code).removeprefix("error: ")
+        print(f"error: {message}", file=sys.stderr)
+        return JobResult(False, "refused: " + message.replace("\n", " "))
+    except Exception as error:  # a bug: its traceback goes to the log, the others run on
+        log.exception("the job failed")
+        return JobResult(False, f"failed: {type(error).__name__}: {error}")
+
+
+class JobsSummary(Callback):
+    """Hydra callback (conf/config.yaml): after a multirun, one line per job, and a
+    non-zero exit when any job was refused or failed."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[bool, str]] = []
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if not in_multirun():
+            return
+        overrides = " ".join(job_return.overrides or [])
+        result = job_return._return_value  # read without re-raising a failed job's error
+        if not isinstance(result, JobResult):
+            result = JobResult(False, f"failed: {result}")
+        self.lines.append((result.ok, f"job {len(self.lines)} ({overrides}): {result.summary}"))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        failed = sum(not ok for ok, _ in self.lines)
+        print(f"\nmultirun: {len(self.lines) - failed} of {len(self.lines)} jobs succeeded")
+        for _, line in self.lines:
+            print(f"  {line}")
+        if failed:
+            sys.exit(f"error: {failed} of {len(self.lines)} jobs were refused or failed")

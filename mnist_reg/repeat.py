@@ -12,12 +12,17 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from mnist_reg.cli import check, console, run_guarded
+from mnist_reg.cli import JobResult, check, console, run_guarded, run_job
 from mnist_reg.config.schema import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> JobResult | None:
+    return run_job(repeat, cfg)  # with -m, each job its own repeats
+
+
+def repeat(cfg: DictConfig) -> str:
+    """Check, run and print one configuration's repeats; returns a one-line summary."""
     config = check(cfg)
     from mnist_reg.repeats import print_outcome, run_repeats
 
@@ -25,6 +30,7 @@ def main(cfg: DictConfig) -> None:
     print_outcome(outcome)
     if outcome.failed:
         sys.exit(f"error: {outcome.failed} repeat(s) failed; see the reasons above")
+    return f"study {outcome.plan.study_name}, {len(outcome.table)} finished repeats"
 
 
 run = console(main)  # the console script, mnist-reg-repeat

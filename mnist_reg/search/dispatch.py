@@ -25,16 +25,17 @@ def run(cfg: Config) -> SweepOutcome:
     memory.limit_arenas()  # before TensorFlow's threads: keeps a long sweep's memory flat
     cfg = copy.deepcopy(cfg)
     cfg.sweep.study_name = study_name(cfg)
+    uri = tracking_uri(cfg.mlflow)
     if cfg.sweep.backend == "keras_tuner":
-        check_stores(None, tracking_uri(cfg.mlflow))
+        check_stores(None, uri)
         check_writable_folder(Path(cfg.sweep.kt_directory), "sweep.kt_directory")
-        from mnist_reg.search.keras_tuner import runner as keras_tuner  # imports TensorFlow
-
-        return keras_tuner.run(cfg)
-    check_stores(storage_url(cfg.sweep), tracking_uri(cfg.mlflow))
-    from mnist_reg.search.optuna import runner as optuna
-
-    return optuna.run(cfg)
+        from mnist_reg.search.keras_tuner import runner as backend  # imports TensorFlow
+    else:
+        check_stores(storage_url(cfg.sweep), uri)
+        from mnist_reg.search.optuna import runner as backend  # type: ignore[no-redef]
+    outcome = backend.run(cfg)
+    outcome.tracking_uri, outcome.experiment = uri, cfg.mlflow.experiment
+    return outcome
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from mnist_reg.config.redaction import mask_password
 from mnist_reg.config.schema import Config
 from mnist_reg.search.figures import search_history
 from mnist_reg.tracking.runs import Tracker
@@ -42,6 +43,8 @@ class SweepOutcome:
     table: pd.DataFrame
     best: BestTrial | None
     mlflow_parent_run_id: str | None
+    tracking_uri: str | None = None  # where to browse the runs
+    experiment: str | None = None
 
 
 def write_summary(
@@ -90,3 +93,20 @@ def print_outcome(outcome: SweepOutcome) -> None:
         print(f"  {key} = {value}")
     if best.mlflow_run_id:
         print(f"  MLflow run {best.mlflow_run_id}")
+    if outcome.tracking_uri is not None:
+        print(f"\n{browse_hint(outcome)}")
+
+
+def browse_hint(outcome: SweepOutcome) -> str:
+    """Where to look next: the command or address of the MLflow UI, and what to open."""
+    uri = mask_password(str(outcome.tracking_uri))
+    run = f"run {outcome.study_name}"
+    if outcome.mlflow_parent_run_id:
+        run += f" ({outcome.mlflow_parent_run_id})"
+    what = f"experiment {outcome.experiment}, {run}: expand it for its trials"
+    if uri.startswith(("http://", "https://")):
+        return f"Browse the results at {uri}: {what}"
+    return (
+        f"Browse the results: mlflow ui --backend-store-uri {uri}\n"
+        f"  then open http://127.0.0.1:5000, {what}"
+    )

@@ -38,6 +38,13 @@ def trial_settings(cfg: Config) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if k not in VOLATILE_KEYS}
 
 
+def shared_params(cfg: Config) -> dict[str, Any]:
+    """The parent run's params: what every trial of the study shares. Searched keys are
+    left out: their YAML values are defaults that no trial may have used."""
+    searched = {spec.path for spec in cfg.technique.search_space.values()}
+    return {k: v for k, v in flat_params(cfg).items() if k not in searched}
+
+
 def schema_defaults() -> dict[str, Any]:
     """Defaults of the data, train and technique schemas, as flat dotted names.
 

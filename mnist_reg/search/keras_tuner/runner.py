@@ -32,7 +32,7 @@ from mnist_reg.search.outcome import (
     summarize_interrupted,
     write_summary,
 )
-from mnist_reg.search.settings import refuse_changed_settings, trial_settings
+from mnist_reg.search.settings import refuse_changed_settings, shared_params, trial_settings
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training.progress import SweepProgress
 
@@ -123,7 +123,7 @@ def _run_kt_sweep(cfg: Config, name: str, folder: Path) -> SweepOutcome:
         name,
         cfg.technique.name,
         state.data.get("mlflow_parent_run_id"),
-        flat_params(cfg),
+        shared_params(cfg),
         flat_params(cfg, sections=("sweep",)),
         safe_yaml(cfg),
         backend="keras_tuner",

@@ -32,6 +32,7 @@ from mnist_reg.search.outcome import (
     summarize_interrupted,
     write_summary,
 )
+from mnist_reg.search.settings import shared_params
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.tracking.summary import finish_if_running
 
@@ -104,7 +105,7 @@ def run(cfg: Config) -> SweepOutcome:
                     name,
                     cfg.technique.name,
                     study.user_attrs.get("mlflow_parent_run_id"),
-                    flat_params(cfg),  # the same for every run of a study (open_study checks)
+                    shared_params(cfg),  # the same for every run of a study (checked)
                     flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
                     safe_yaml(cfg),
                 )
