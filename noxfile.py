@@ -59,12 +59,14 @@ def browser(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) and import-linter (the architecture's contracts in
-    pyproject.toml: layers, one door to MLflow, no cycles; docs/architecture.md)."""
-    session.install("ruff", "import-linter")
+    """ruff (lint and format check), import-linter (the architecture's contracts in
+    pyproject.toml: layers, one door to MLflow, no cycles; docs/architecture.md) and deptry
+    (the declared dependencies against the imports)."""
+    session.install("ruff", "import-linter", "deptry")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    session.run("deptry", ".")
 
 
 @nox.session(python=PYTHON)

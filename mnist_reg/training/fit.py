@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
+from mnist_reg.training import memory
 from mnist_reg.training.augmentation import augmenting, training_dataset
 from mnist_reg.training.model import build_model, compile_model
 
@@ -80,6 +81,7 @@ def train(
     run up to ``train.epochs`` epochs in all, as Keras Tuner's Hyperband does; the history
     then holds only the epochs trained here.
     """
+    memory.share_gpus()  # before TensorFlow initializes a GPU
     keras.utils.set_random_seed(cfg.train.seed)
     if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
         tf.config.experimental.enable_op_determinism()

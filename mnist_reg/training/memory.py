@@ -33,6 +33,7 @@ _M_ARENA_MAX = -8  # from glibc's malloc.h
 # glibc decides its arena limit when it creates an arena while more than its arena_test (8
 # on 64-bit) exist, so once there are ten mallopt(M_ARENA_MAX) no longer changes anything
 _LIMIT_FIXED_AT = 10
+_capped_at: int | None = None  # the cap this process set, once set
 
 
 @functools.cache
@@ -91,9 +92,12 @@ def limit_arenas(arenas: int | None = None) -> bool:
     at ``arenas`` (two per core unless given). True if the cap was set here; False where the
     user chose a limit in the environment, where glibc is not the allocator, or where it is
     too late (the process has ten arenas or more: glibc's limit is fixed)."""
+    global _capped_at
     libc = _libc()
     if libc is None or user_chose_arenas():
         return False
+    if _capped_at is not None and arenas in (None, _capped_at):  # a multirun's next job
+        return True
     if arenas is None:
         arenas = ARENAS_PER_CORE * cores()
     existing = arenas_in_use()
@@ -106,7 +110,10 @@ def limit_arenas(arenas: int | None = None) -> bool:
             arenas,
         )
         return False
-    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    capped = bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    if capped:
+        _capped_at = arenas
+    return capped
 
 
 def trim() -> None:
@@ -147,3 +154,21 @@ def _forget_custom_gradients() -> None:
     if isinstance(registry, dict):
         for name in [k for k in registry if str(k).startswith("CustomGradient-")]:
             del registry[name]
+
+
+@functools.cache
+def share_gpus() -> int:
+    """Let this process take GPU memory as it needs it, so that several workers share one
+    GPU (TensorFlow otherwise maps nearly all of a GPU's memory when it starts). Called
+    before the first training; returns how many GPUs TensorFlow sees (0 on the CPU)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError as error:  # the GPU was initialized already: too late
+            log.warning("GPU memory growth not set (%s): this worker may hold all of it", error)
+    if gpus:
+        log.info("training on %d GPU(s), memory taken as needed", len(gpus))
+    return len(gpus)
