@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -211,11 +212,15 @@ def plot(records: dict[str, list[dict]], budget: int, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     lowest = 100.0
     for search, found in records.items():
-        curves = np.array([[best_within(r, int(e)) for e in grid] for r in found])
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(curves, axis=0) if len(found) else grid * np.nan
+        # a search stopped at the target (--stop-at) has no curve past its last epoch
+        curves = np.array(
+            [[best_within(r, int(e)) if e <= r["epochs"] else np.nan for e in grid] for r in found]
+        )
+        with warnings.catch_warnings():  # an epoch count no seed reached: NaN, not drawn
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(curves, axis=0)
+            low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
         line = ax.step(grid, 100 * median, where="post", label=f"{search} (median)")[0]
-        low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
         lowest = min(lowest, float(np.nanmin(100 * low[grid >= min(20, budget)])))
         ax.fill_between(
             grid, 100 * low, 100 * high, step="post", alpha=0.2, color=line.get_color()
