@@ -72,6 +72,9 @@ def repeat_key(cfg: Config) -> str:
     params = flat_params(cfg)
     params.pop("train.seed")
     params.pop("train.progress_bar")
+    if cfg.repeat.vary_split:  # each seed draws its own split: the runs differ only by seed
+        params.pop("data.split_seed")
+        params["repeat.vary_split"] = True
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -87,12 +90,14 @@ def run_repeats(cfg: Config) -> RepeatOutcome:
 
     memory.limit_arenas()  # before TensorFlow's threads: keeps a long run's memory flat
     # heavy imports only once the plan stands
-    from mnist_reg.data.splits import load_splits
+    from mnist_reg.data.sources import load_raw
+    from mnist_reg.data.splits import make_splits
     from mnist_reg.tracking.repeats import RepeatTracker
     from mnist_reg.training.progress import SweepProgress
     from mnist_reg.training.step import tracked_training
 
-    splits = load_splits(cfg.data)
+    raw = load_raw(cfg.data.name, cfg.data.cache_dir, cfg.data.download_timeout)
+    splits = make_splits(raw, cfg.data)
     tracker = RepeatTracker(uri, cfg.mlflow)
     failed = 0
     tags = {
@@ -111,9 +116,10 @@ def run_repeats(cfg: Config) -> RepeatOutcome:
         done = tracker.finished_repeat_seeds(parent_run_id, key)
         todo = [seed for seed in plan.seeds if seed not in done]
         log.info(
-            "repeating %s: seeds %s; %d already finished, training %d on %d images",
+            "repeating %s: seeds %s%s; %d already finished, training %d on %d images",
             plan.described,
             ", ".join(map(str, plan.seeds)),
+            " (each also its validation split)" if cfg.repeat.vary_split else "",
             len(plan.seeds) - len(todo),
             len(todo),
             len(splits.y_train),
@@ -122,6 +128,9 @@ def run_repeats(cfg: Config) -> RepeatOutcome:
         for seed in todo:
             run_cfg = copy.deepcopy(repeat_cfg)
             run_cfg.train.seed = seed
+            if cfg.repeat.vary_split:
+                run_cfg.data.split_seed = seed
+                splits = make_splits(raw, run_cfg.data)
             try:
                 tracked = tracked_training(
                     lambda run_id, run_cfg=run_cfg: run_cfg,  # type: ignore[misc]

@@ -4,14 +4,18 @@ test in test_repeat_compare.py checks it against what real sweeps put in MLflow)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
+from statsmodels.stats.power import TTestIndPower
 
-from mnist_reg.analysis.comparison import compare_runs
-from mnist_reg.analysis.stats import holm
+from mnist_reg.analysis import seeds
+from mnist_reg.analysis.comparison import compare_runs, compare_seeds
+from mnist_reg.analysis.stats import holm, pooled_sd
 from mnist_reg.config.schema import CompareConfig
 
 BASE = [0.9890, 0.9894, 0.9885, 0.9901, 0.9889]
@@ -46,6 +50,7 @@ def repeats(study: str, technique: str, accuracies: list[float], images: int, ke
                 "metrics.kept_val_accuracy": acc + 0.001,
                 "metrics.train_images": images,
                 "metrics.epochs_trained": 5,
+                "params.data.split_seed": "0",
             },
         )
         for i, acc in enumerate(accuracies)
@@ -159,3 +164,66 @@ def test_an_empty_store_compares_to_an_empty_table() -> None:
     assert compare_runs(pd.DataFrame(), CompareConfig()).table.empty
     only_parents = pd.DataFrame([run("mnist-dropout", "dropout", "sweep")])
     assert compare_runs(only_parents, CompareConfig()).table.empty
+
+
+def test_intervals_and_detectable_difference_are_at_the_corrected_level(
+    runs: pd.DataFrame,
+) -> None:
+    rows = by_study(compare_runs(runs, CompareConfig()).table)
+    dropout = rows["mnist-dropout"]
+    assert dropout["family"] == 3  # dropout and l2 on 55,000 images, l2 on 1,000
+    level = 0.05 / 3
+    simultaneous = scipy_stats.ttest_ind(DROPOUT, BASE, equal_var=False).confidence_interval(
+        1 - level
+    )
+    assert (dropout["diff_sim_low"], dropout["diff_sim_high"]) == pytest.approx(
+        (simultaneous.low, simultaneous.high)
+    )
+    assert dropout["diff_sim_low"] < dropout["diff_ci_low"]  # wider than the plain interval
+    sd = pooled_sd(DROPOUT, BASE)
+    effect = TTestIndPower().solve_power(nobs1=5, alpha=level, power=0.8, ratio=1.0)
+    assert dropout["mdd"] == pytest.approx(effect * sd)
+    for row in rows.values():  # an interval that excludes 0 never sits beside "not ..."
+        if pd.notna(row.get("diff_sim_low")) and row["diff_sim_low"] > 0:
+            assert row["p_holm"] < 0.05
+
+
+def test_shared_seeds_are_paired_and_bootstrap_views_are_reported(runs: pd.DataFrame) -> None:
+    dropout = by_study(compare_runs(runs, CompareConfig()).table)["mnist-dropout"]
+    assert dropout["pairs"] == 5  # both repeated seeds 1000 to 1004
+    assert dropout["p_paired"] == pytest.approx(scipy_stats.ttest_rel(DROPOUT, BASE).pvalue)
+    assert dropout["boot_ci_low"] < dropout["diff"] < dropout["boot_ci_high"]
+    assert dropout["p_improvement"] == pytest.approx(
+        scipy_stats.mannwhitneyu(DROPOUT, BASE).statistic / 25
+    )
+
+
+def test_seeds_csv_remakes_the_repeats_table(runs: pd.DataFrame, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    made = compare_runs(runs, CompareConfig())
+    correct = {run: rng.random(500) < 0.99 for run in made.seeds["run_id"]}
+    made = compare_runs(runs, CompareConfig(), lambda run_ids: {r: correct[r] for r in run_ids})
+    seeds.write(tmp_path, made.seeds, made.correct)
+    assert sorted(pd.read_csv(tmp_path / "seeds.csv").columns) == sorted(seeds.SEED_COLUMNS)
+    frame, read_back = seeds.read(tmp_path / "seeds.csv")
+    assert all(np.array_equal(read_back[r], correct[r]) for r in frame["run_id"])
+    remade = by_study(compare_seeds(frame, read_back, None).table)
+    for study, row in by_study(made.table).items():
+        if row["repeats"] == 0:
+            assert study not in remade
+            continue
+        for key in ("test_mean", "test_ci_low", "p_welch", "p_holm", "mdd", "test_nested_low"):
+            assert remade[study].get(key) == pytest.approx(row.get(key), nan_ok=True)
+        assert remade[study]["verdict"] == row["verdict"]
+
+
+def test_a_win_inside_test_image_noise_is_not_called_better(runs: pd.DataFrame) -> None:
+    rng = np.random.default_rng(5)
+    made = compare_runs(runs, CompareConfig())
+    # 1,000 test images: far too few for 0.2 points, though the seeds agree on it
+    correct = {run: rng.random(1000) < 0.99 for run in made.seeds["run_id"]}
+    table = compare_runs(runs, CompareConfig(), lambda ids: {r: correct[r] for r in ids}).table
+    dropout = by_study(table)["mnist-dropout"]
+    assert dropout["p_holm"] < 0.05
+    assert dropout["diff_nested_low"] < 0 < dropout["diff_nested_high"]
+    assert dropout["verdict"] == "above baseline on this test set, within test-image noise"

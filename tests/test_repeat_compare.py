@@ -119,6 +119,66 @@ def test_compare_agrees_with_what_mlflow_holds(store: Path) -> None:
     assert len(logged) == 1
     artifacts = {a.path for a in client.list_artifacts(logged[0].info.run_id)}
     assert {"report.md", "comparison.csv", "comparison.png", "learning_curves.png"} <= artifacts
+    assert {"seeds.csv", "test_correct.npz"} <= artifacts
+    # one run per study under the comparison, for MLflow's table and chart view
+    rows = {r.info.run_name: r for r in runs_of(client, "compared_study")}
+    assert set(rows) == {"mnist-baseline", "mnist-dropout"}
+    for study, row in rows.items():
+        assert row.data.tags["mlflow.parentRunId"] == logged[0].info.run_id
+        assert row.data.metrics["test_mean"] == pytest.approx(table.loc[study, "test_mean"])
+    assert rows["mnist-dropout"].data.tags["verdict"] == table.loc["mnist-dropout", "verdict"]
+
+
+def test_compare_views_of_shared_seeds_and_seeds_csv(store: Path) -> None:
+    out = ok(cli("compare", "compare.output_dir=views", "compare.log_to_mlflow=false", cwd=store))
+    for column in ("paired 95%", "bootstrap 95%", "P(improve)", "detectable (a/1)"):
+        assert column in out
+    folder = store / "views"
+    seeds = pd.read_csv(folder / "seeds.csv")
+    assert len(seeds) == 6 and set(seeds["seed"]) == {1000, 1001, 1002}
+    assert set(seeds["split_seed"]) == {0}
+    table = pd.read_csv(folder / "comparison.csv").set_index("study")
+    dropout = table.loc["mnist-dropout"]
+    assert dropout["pairs"] == 3  # the two studies repeated the same seeds
+    by_seed = {
+        study: group.set_index("seed")["test_accuracy"] for study, group in seeds.groupby("study")
+    }
+    paired = scipy_stats.ttest_rel(by_seed["mnist-dropout"], by_seed["mnist-baseline"])
+    assert dropout["p_paired"] == pytest.approx(paired.pvalue, nan_ok=True)
+    # every repeat logged its test predictions: the interval covers the test images too
+    assert dropout["test_nested_low"] <= dropout["test_mean"] <= dropout["test_nested_high"]
+    assert "seed + test images" in (folder / "report.md").read_text()
+    remade = store / "remade"
+    ok(
+        cli(
+            "compare",
+            f"compare.seeds_csv={folder / 'seeds.csv'}",
+            f"compare.output_dir={remade}",
+            cwd=store,
+        )
+    )
+    again = pd.read_csv(remade / "comparison.csv").set_index("study")
+    for column in ("test_mean", "test_ci_low", "p_welch", "test_nested_low", "p_improvement"):
+        assert again[column].to_dict() == pytest.approx(table[column].to_dict(), nan_ok=True)
+
+
+def test_repeats_can_vary_the_validation_split_with_the_seed(store: Path) -> None:
+    ok(
+        cli(
+            "repeat",
+            "+technique=baseline",
+            *TINY,
+            "repeat.source=config",
+            "repeat.count=2",
+            "repeat.vary_split=true",
+            "sweep.study_name=varied-split",
+            cwd=store,
+        )
+    )
+    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
+    varied = [r for r in runs_of(client, "repeat") if r.data.tags["study_name"] == "varied-split"]
+    assert sorted(r.data.params["data.split_seed"] for r in varied) == ["1000", "1001"]
+    assert len({r.data.tags["repeat_key"] for r in varied}) == 1  # one configuration
 
 
 def test_best_trials_are_registered_and_the_champion_predicts(store: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mnist_reg.analysis import stats
+from mnist_reg.analysis.seeds import column, repeat_summary, seed_rows
 from mnist_reg.analysis.verdicts import add_tests
 from mnist_reg.config.schema import CompareConfig
 from mnist_reg.tracking import tags as T
@@ -27,34 +29,40 @@ EXPECTED_BEST_AT = (1, 5, 10)  # trials
 QUIET_VALUES = {"0", "0.0", "False", "false", "None", "", "nan"}
 
 
+CorrectLoader = Callable[[list[str]], dict[str, np.ndarray]]
+
+
 @dataclass
 class Comparison:
     table: pd.DataFrame  # one row per study
-    per_seed: dict[str, list[float]] = field(default_factory=dict)  # study: test accuracies
+    seeds: pd.DataFrame = field(default_factory=pd.DataFrame)  # seeds.csv: one row per repeat
+    correct: dict[str, np.ndarray] = field(default_factory=dict)  # run: test images right
     curve_runs: dict[str, list[str]] = field(default_factory=dict)  # study: runs to plot
     runs_used: int = 0
     cost: dict[str, float] = field(default_factory=dict)  # what the selected runs took
 
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name in frame:
-        return frame[name]
-    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    @property
+    def per_seed(self) -> dict[str, list[float]]:
+        """Each study's repeats' test accuracies."""
+        if self.seeds.empty:
+            return {}
+        grouped = self.seeds.groupby("study")["test_accuracy"]
+        return {str(study): values.astype(float).tolist() for study, values in grouped}
 
 
 def select_runs(runs: pd.DataFrame, compare: CompareConfig) -> pd.DataFrame:
     """The runs of the studies asked for: by study name (globs), dataset and start date."""
     keep = (
-        _column(runs, f"tags.{T.RUN_TYPE}").isin(RUN_TYPES)
-        & _column(runs, f"tags.{T.STUDY_NAME}").notna()
+        column(runs, f"tags.{T.RUN_TYPE}").isin(RUN_TYPES)
+        & column(runs, f"tags.{T.STUDY_NAME}").notna()
     )
     if compare.studies:
-        names = _column(runs, f"tags.{T.STUDY_NAME}").fillna("")
+        names = column(runs, f"tags.{T.STUDY_NAME}").fillna("")
         keep &= names.map(lambda n: any(fnmatch.fnmatchcase(n, p) for p in compare.studies))
     if compare.dataset:
         # parent runs carry the data parameters too (the study's fixed settings)
-        keep &= _column(runs, "params.data.name").fillna(compare.dataset) == compare.dataset
-    started = pd.to_datetime(_column(runs, "start_time"), utc=True)
+        keep &= column(runs, "params.data.name").fillna(compare.dataset) == compare.dataset
+    started = pd.to_datetime(column(runs, "start_time"), utc=True)
     if compare.since:
         keep &= started >= pd.Timestamp(compare.since, tz="UTC")
     if compare.until:
@@ -65,7 +73,7 @@ def select_runs(runs: pd.DataFrame, compare: CompareConfig) -> pd.DataFrame:
 def _settings(group: pd.DataFrame, runs: pd.DataFrame) -> str:
     """The searched parameters of the best trial (the sweep's ``best.*`` tags), or for a
     repeated fixed configuration its regularization settings that are switched on."""
-    parents = group[_column(group, f"tags.{T.RUN_TYPE}") == T.SWEEP]
+    parents = group[column(group, f"tags.{T.RUN_TYPE}") == T.SWEEP]
     if not parents.empty:
         parent = parents.iloc[0]
         shown = {
@@ -100,19 +108,19 @@ def _short(value: Any) -> str:
 
 
 def _train_images(rows: pd.DataFrame) -> float:
-    images = pd.to_numeric(_column(rows, "metrics.train_images"), errors="coerce").dropna()
+    images = pd.to_numeric(column(rows, "metrics.train_images"), errors="coerce").dropna()
     if not images.empty:
         return float(images.median())
-    sizes = pd.to_numeric(_column(rows, "params.data.train_size"), errors="coerce").dropna()
+    sizes = pd.to_numeric(column(rows, "params.data.train_size"), errors="coerce").dropna()
     return float(sizes.median()) if not sizes.empty else math.nan
 
 
 def _latest_repeats(group: pd.DataFrame) -> pd.DataFrame:
     """Finished repeats of the study's most recently repeated configuration."""
     repeats = group[
-        (_column(group, f"tags.{T.RUN_TYPE}") == T.REPEAT)
+        (column(group, f"tags.{T.RUN_TYPE}") == T.REPEAT)
         & (group["status"] == "FINISHED")
-        & pd.to_numeric(_column(group, "metrics.test_accuracy"), errors="coerce").notna()
+        & pd.to_numeric(column(group, "metrics.test_accuracy"), errors="coerce").notna()
     ]
     if repeats.empty:
         return repeats
@@ -121,12 +129,13 @@ def _latest_repeats(group: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
-    trials = group[_column(group, f"tags.{T.RUN_TYPE}") == T.TRIAL]
-    state = _column(trials, f"tags.{T.TRIAL_STATE}")
+    """A study's row (its search and its repeats) and its rows of ``seeds.csv``."""
+    trials = group[column(group, f"tags.{T.RUN_TYPE}") == T.TRIAL]
+    state = column(trials, f"tags.{T.TRIAL_STATE}")
     complete = trials[(trials["status"] == "FINISHED") & (state == T.COMPLETE)]
     repeats = _latest_repeats(group)
-    technique = _column(group, f"tags.{T.TECHNIQUE}").dropna()
-    dataset = _column(group, "params.data.name").dropna()
+    technique = column(group, f"tags.{T.TECHNIQUE}").dropna()
+    dataset = column(group, "params.data.name").dropna()
     row: dict[str, Any] = {
         "study": name,
         "technique": technique.iloc[0] if not technique.empty else "",
@@ -136,7 +145,7 @@ def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.
         "trials_pruned": int((state == T.PRUNED).sum()),
         "trials_failed": int(trials["status"].isin(["FAILED", "KILLED"]).sum()),
         "epochs_budget": float(
-            pd.to_numeric(_column(trials, "metrics.epochs_trained"), errors="coerce").sum()
+            pd.to_numeric(column(trials, "metrics.epochs_trained"), errors="coerce").sum()
         ),
         "settings": _settings(group, repeats if not repeats.empty else complete),
     }
@@ -154,64 +163,75 @@ def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.
         }
         for n in EXPECTED_BEST_AT:  # what a smaller search would have found, on average
             row[f"expected_best_val_{n}"] = stats.expected_best(val.dropna().tolist(), n)
-    test = repeats["metrics.test_accuracy"].astype(float).tolist() if not repeats.empty else []
-    row["repeats"] = len(test)
-    if test:
-        ci = stats.t_interval(test)
-        row |= {
-            "seeds": " ".join(str(s) for s in repeats[f"tags.{T.REPEAT_SEED}"]),
-            "test_mean": ci.mean,
-            "test_ci_low": ci.low,
-            "test_ci_high": ci.high,
-            "test_sd": float(pd.Series(test).std(ddof=1)) if len(test) > 1 else math.nan,
-            "val_mean": float(repeats["metrics.kept_val_accuracy"].astype(float).mean()),
-            "gap_mean": float(
-                pd.to_numeric(_column(repeats, "metrics.generalization_gap")).mean()
-            ),
-            "epochs_mean": float(pd.to_numeric(_column(repeats, "metrics.epochs_trained")).mean()),
-            "seconds_mean": float(pd.to_numeric(_column(repeats, "metrics.train_seconds")).mean()),
-        }
-    return row, repeats
+    seeds = seed_rows(row, repeats)
+    return row | repeat_summary(seeds), seeds
 
 
 def run_cost(runs: pd.DataFrame) -> dict[str, float]:
     """Training runs, epochs, summed training seconds and the wall clock they spanned."""
-    trained = runs[_column(runs, f"tags.{T.RUN_TYPE}").isin([T.TRIAL, T.REPEAT])]
+    trained = runs[column(runs, f"tags.{T.RUN_TYPE}").isin([T.TRIAL, T.REPEAT])]
     if trained.empty:
         return {}
     start = pd.to_datetime(trained["start_time"], utc=True).min()
-    end = pd.to_datetime(_column(trained, "end_time"), utc=True).max()
+    end = pd.to_datetime(column(trained, "end_time"), utc=True).max()
     return {
         "runs": float(len(trained)),
-        "epochs": float(pd.to_numeric(_column(trained, "metrics.epochs_trained")).sum()),
-        "train_seconds": float(pd.to_numeric(_column(trained, "metrics.train_seconds")).sum()),
+        "epochs": float(pd.to_numeric(column(trained, "metrics.epochs_trained")).sum()),
+        "train_seconds": float(pd.to_numeric(column(trained, "metrics.train_seconds")).sum()),
         "wall_seconds": float((end - start).total_seconds()) if pd.notna(end) else math.nan,
     }
 
 
-def compare_runs(runs: pd.DataFrame, compare: CompareConfig) -> Comparison:
+def compare_runs(
+    runs: pd.DataFrame, compare: CompareConfig, load_correct: CorrectLoader | None = None
+) -> Comparison:
+    """Compare the selected studies; ``load_correct(run_ids)`` gives the repeats' per-image
+    test results (for the interval over test images), where they were logged."""
     selected = select_runs(runs, compare)
     if selected.empty:
         return Comparison(pd.DataFrame())
-    rows, per_seed, curve_runs = [], {}, {}
+    rows, seeds, curve_runs = [], [], {}
     for name, group in selected.groupby(f"tags.{T.STUDY_NAME}", sort=True):
-        row, repeats = summarize_study(str(name), group)
+        row, study_seeds = summarize_study(str(name), group)
         if row["trials_complete"] == 0 and row["repeats"] == 0:
             continue  # nothing finished to compare
         rows.append(row)
-        per_seed[str(name)] = repeats["metrics.test_accuracy"].astype(float).tolist()
+        seeds.append(study_seeds)
         curve_runs[str(name)] = (
-            [row["best_run_id"]] if "best_run_id" in row else repeats["run_id"].tolist()
+            [row["best_run_id"]] if "best_run_id" in row else study_seeds["run_id"].tolist()
         )
-    table = pd.DataFrame(rows)
-    comparison = Comparison(table, per_seed, curve_runs, len(selected), run_cost(selected))
-    if not table.empty:
-        if "best_run_id" not in table:
-            table["best_run_id"] = None
-        order = table["technique"].ne("baseline")  # per data size: baseline first, then by name
-        comparison.table = (
-            table.assign(_o=order).sort_values(["train_images", "_o", "study"]).drop(columns="_o")
-        )
-        comparison.table = comparison.table.reset_index(drop=True)
-        add_tests(comparison.table, per_seed, compare.baseline)
+    every_seed = pd.concat(seeds, ignore_index=True) if seeds else pd.DataFrame()
+    correct = load_correct(every_seed["run_id"].tolist()) if load_correct and seeds else {}
+    comparison = Comparison(
+        pd.DataFrame(rows), every_seed, correct, curve_runs, len(selected), run_cost(selected)
+    )
+    return finish(comparison, compare.baseline)
+
+
+def compare_seeds(
+    seeds: pd.DataFrame, correct: dict[str, np.ndarray], baseline: str | None
+) -> Comparison:
+    """The repeats' part of a comparison re-made from a ``seeds.csv`` (and its per-image
+    test results) alone, without the runs: no searches, no curves."""
+    rows = []
+    for _study, group in seeds.groupby("study", sort=True):
+        first = group.iloc[0]
+        row = {key: first[key] for key in ("study", "technique", "dataset", "train_images")}
+        row |= {"settings": "" if pd.isna(first["settings"]) else first["settings"]}
+        row |= {"trials_complete": 0, "trials_pruned": 0, "trials_failed": 0}
+        rows.append(row | {"epochs_budget": 0.0} | repeat_summary(group))
+    return finish(Comparison(pd.DataFrame(rows), seeds, correct), baseline)
+
+
+def finish(comparison: Comparison, baseline: str | None) -> Comparison:
+    """Order the rows (per data size: baseline first, then by name) and test them."""
+    table = comparison.table
+    if table.empty:
+        return comparison
+    if "best_run_id" not in table:
+        table["best_run_id"] = None
+    order = table["technique"].ne("baseline")
+    table = table.assign(_o=order).sort_values(["train_images", "_o", "study"])
+    comparison.table = table.drop(columns="_o").reset_index(drop=True)
+    add_tests(comparison.table, comparison.seeds, comparison.correct, baseline)
     return comparison

@@ -3,17 +3,19 @@ files logged to MLflow as a "comparison" run."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pandas as pd
 
-from mnist_reg.analysis import plots, stats
-from mnist_reg.analysis.comparison import Comparison, compare_runs
-from mnist_reg.analysis.tables import repeats_section, search_section
+from mnist_reg.analysis import plots, seeds, stats, uncertainty
+from mnist_reg.analysis.comparison import Comparison, compare_runs, compare_seeds
+from mnist_reg.analysis.tables import repeats_section, search_section, tests_section
 from mnist_reg.config.redaction import mask_password
 from mnist_reg.config.schema import CompareAppConfig
 from mnist_reg.config.stores import tracking_uri
 from mnist_reg.tracking import queries
+from mnist_reg.tracking import tags as T
 
 METHOD = f"""\
 ## How to read this
@@ -21,18 +23,32 @@ METHOD = f"""\
 - Selection is by validation accuracy (the kept weights' `kept_val_accuracy`); the test set
   is only reported, never used to choose a trial, a configuration or an epoch.
 - Seed repeats retrain one configuration with seeds the search did not use; their test
-  accuracy gives the mean and its 95% Student-t interval.
+  accuracy gives the mean and its 95% Student-t interval. "Varied" names the sources of
+  randomness the intervals cover: the seed (initialization, data order, augmentation draws),
+  the validation split where the repeats drew their own (`repeat.vary_split=true`), and the
+  test images where the repeats logged their test predictions (a bootstrap over test images
+  nested with the seeds, {uncertainty.RESAMPLES // 5} resamples).
 - Each technique is tested against the baseline trained on the same data with Welch's
   two-sided t-test (unequal variances); p-values are Holm-corrected across all the rows
-  tested here. The effect is the difference in mean test accuracy, in percentage points,
-  with its Welch 95% interval, and Hedges' g.
-- "Detectable diff." is the difference a two-sided t-test at alpha {stats.ALPHA} would find
+  tested here (the family). The effect is the difference in mean test accuracy, in points,
+  with its plain Welch 95% interval and its simultaneous interval at alpha {stats.ALPHA}/m,
+  the level of Holm's first step: a difference the simultaneous interval excludes, Holm finds.
+- "Detectable diff." is the difference a two-sided t-test at alpha {stats.ALPHA}/m would find
   with power {stats.POWER} at these seed counts and the observed pooled spread: "not
   distinguishable" rules out differences above it, not below.
+- Other views of the same difference: the paired t interval over the seeds both studies
+  trained, a stratified bootstrap percentile interval ({uncertainty.RESAMPLES} resamples of
+  each study's seeds), the probability that a seed of the technique beats a seed of the
+  baseline (ties half), and the interval over seeds and test images. A Holm verdict whose
+  test-image interval (at alpha {stats.ALPHA}/m) includes 0 reads "on this test set, within
+  test-image noise": a new test set could reverse it.
 - The search's cost is its trials and the epochs they trained (pruned ones included);
   compare techniques at similar budgets. "Expected best val." is the validation accuracy a
   search of 1, 5 or 10 of these complete trials finds on average (Dodge et al. 2019; the
   unbiased estimator of Tang et al. 2020): how much of a technique's edge is its budget.
+- Every repeat's numbers are in `seeds.csv` (and its per-image test results in
+  `test_correct.npz`); `python -m mnist_reg.compare compare.seeds_csv=seeds.csv` re-makes
+  the repeats' tables from them.
 """
 
 
@@ -40,12 +56,17 @@ def write_markdown(
     comparison: Comparison, cfg: CompareAppConfig, folder: Path, command: str
 ) -> Path:
     table = comparison.table
+    source = (
+        f"the {len(comparison.seeds)} repeats in `{cfg.compare.seeds_csv}`"
+        if cfg.compare.seeds_csv
+        else f"{comparison.runs_used} runs of experiment(s) {', '.join(experiments(cfg))} in "
+        f"`{mask_password(tracking_uri(cfg.mlflow))}`"
+    )
+    curves = ["![learning curves](learning_curves.png)", ""] if comparison.curve_runs else []
     lines = [
         "# Regularization techniques compared",
         "",
-        f"Made by `{command}` on {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC from "
-        f"{comparison.runs_used} runs of experiment(s) {', '.join(experiments(cfg))} in "
-        f"`{mask_password(tracking_uri(cfg.mlflow))}`.",
+        f"Made by `{command}` on {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC from {source}.",
         "",
         cost_line(comparison.cost),
         "",
@@ -53,14 +74,17 @@ def write_markdown(
         "",
         *repeats_section(table),
         "",
+        "## Against the baseline",
+        "",
+        *tests_section(table),
+        "",
         "## The searches",
         "",
         *search_section(table),
         "",
         "![test accuracy per study](comparison.png)",
         "",
-        "![learning curves](learning_curves.png)",
-        "",
+        *curves,
         METHOD,
     ]
     path = folder / "report.md"
@@ -93,26 +117,75 @@ def curves(comparison: Comparison, uri: str) -> dict[str, dict[str, list[float]]
     return result
 
 
+ROW_METRICS = (
+    "repeats",
+    "test_mean",
+    "test_ci_low",
+    "test_ci_high",
+    "test_nested_low",
+    "test_nested_high",
+    "test_sd",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "diff_sim_low",
+    "diff_sim_high",
+    "p_welch",
+    "p_holm",
+    "mdd",
+    "p_improvement",
+    "best_val_accuracy",
+    "best_test_accuracy",
+    "epochs_budget",
+)
+
+
+def mlflow_rows(table: pd.DataFrame) -> list[tuple[str, dict[str, str], dict[str, float]]]:
+    """Each study's row as (run name, tags, metrics) for MLflow's table and chart view."""
+    rows = []
+    for _, row in table.iterrows():
+        tags = {T.STUDY_NAME: str(row["study"]), T.TECHNIQUE: str(row["technique"])}
+        tags[T.VERDICT] = str(row["verdict"] or "")
+        if row.get("baseline"):
+            tags[T.BASELINE] = str(row["baseline"])
+        metrics = {
+            key: float(row[key]) for key in ROW_METRICS if key in row and pd.notna(row[key])
+        }
+        rows.append((str(row["study"]), tags, metrics))
+    return rows
+
+
+def load(cfg: CompareAppConfig) -> tuple[Comparison, str]:
+    """The comparison: from MLflow's runs, or re-made from a ``seeds.csv``."""
+    uri = tracking_uri(cfg.mlflow)
+    if cfg.compare.seeds_csv:
+        frame, correct = seeds.read(Path(cfg.compare.seeds_csv))
+        return compare_seeds(frame, correct, cfg.compare.baseline), uri
+    runs = queries.load_runs(uri, experiments(cfg))
+    loader = functools.partial(queries.test_correct, uri)
+    return compare_runs(runs, cfg.compare, loader), uri
+
+
 def run_compare(cfg: CompareAppConfig, command: str) -> Comparison:
     """Read the runs, compare, write everything into ``compare.output_dir`` and MLflow."""
-    uri = tracking_uri(cfg.mlflow)
-    runs = queries.load_runs(uri, experiments(cfg))
-    comparison = compare_runs(runs, cfg.compare)
+    comparison, uri = load(cfg)
     if comparison.table.empty:
         return comparison
     folder = Path(cfg.compare.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     comparison.table.to_csv(folder / "comparison.csv", index=False)
+    seeds.write(folder, comparison.seeds, comparison.correct)
     write_markdown(comparison, cfg, folder, command)
     plots.save(
         plots.test_accuracy(comparison.table, comparison.per_seed),
         str(folder / "comparison.png"),
     )
-    plots.save(
-        plots.learning_curves(curves(comparison, uri)),
-        str(folder / "learning_curves.png"),
-    )
-    if cfg.compare.log_to_mlflow:
+    if comparison.curve_runs:
+        plots.save(
+            plots.learning_curves(curves(comparison, uri)),
+            str(folder / "learning_curves.png"),
+        )
+    if cfg.compare.log_to_mlflow and not cfg.compare.seeds_csv:
         tested = comparison.table.get("p_holm", pd.Series(dtype=float)).dropna()
         queries.log_comparison(
             uri,
@@ -120,5 +193,6 @@ def run_compare(cfg: CompareAppConfig, command: str) -> Comparison:
             folder,
             {"studies": ",".join(comparison.table["study"]), "command": command[:5000]},
             {"studies": len(comparison.table), "tested": len(tested)},
+            mlflow_rows(comparison.table),
         )
     return comparison

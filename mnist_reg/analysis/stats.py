@@ -78,13 +78,15 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def minimum_detectable_difference(n_a: int, n_b: int, sd: float) -> float:
-    """The difference in means a two-sided t-test at ALPHA detects with POWER, given the
-    seed counts and the observed spread: what "no significant difference" can rule out."""
+def minimum_detectable_difference(n_a: int, n_b: int, sd: float, alpha: float = ALPHA) -> float:
+    """The difference in means a two-sided t-test at ``alpha`` detects with POWER, given the
+    seed counts and the observed spread: what "no significant difference" can rule out.
+    Pass the level the verdict is tested at (after Holm's correction of m tests, its first
+    step tests at ALPHA / m)."""
     if n_a < 2 or n_b < 2 or not math.isfinite(sd):
         return math.nan
     d = TTestIndPower().solve_power(
-        effect_size=None, nobs1=n_a, alpha=ALPHA, power=POWER, ratio=n_b / n_a
+        effect_size=None, nobs1=n_a, alpha=alpha, power=POWER, ratio=n_b / n_a
     )
     return float(d) * sd
 

@@ -143,6 +143,7 @@ class RepeatConfig:
     count: int = 5  # seeds
     first_seed: int = 1000  # seeds first_seed .. first_seed + count - 1, unused while tuning
     source: str = choice("best", "config")  # best: the study's best trial; config: as composed
+    vary_split: bool = False  # true: each seed also draws its validation split (split_seed)
 
 
 @dataclass
@@ -172,6 +173,7 @@ class CompareConfig:
     until: str | None = None  # YYYY-MM-DD: runs started on or before
     baseline: str | None = None  # study to test against; default: the baseline technique's
     output_dir: str = "mlruns/comparison"
+    seeds_csv: str | None = None  # re-make the repeats' report from a seeds.csv, not MLflow
     log_to_mlflow: bool = True  # also log the report as a "comparison" run
 
 

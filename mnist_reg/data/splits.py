@@ -48,8 +48,11 @@ def normalize(images: np.ndarray) -> np.ndarray:
 
 
 def make_splits(raw: RawDataset, cfg: DataConfig) -> Splits:
-    # One generator per draw, so that e.g. the test subset does not change with train_size.
-    val_rng, train_rng, test_rng = (np.random.default_rng([cfg.split_seed, i]) for i in range(3))
+    # One generator per draw, so that e.g. the test subset does not change with train_size;
+    # the test subset does not change with the split seed either (split_seed 0's draw), so
+    # repeats that vary their split (repeat.vary_split) are tested on the same images.
+    val_rng, train_rng = (np.random.default_rng([cfg.split_seed, i]) for i in range(2))
+    test_rng = np.random.default_rng([0, 2])
     val_indices = stratified_take(raw.y_train, cfg.val_size, val_rng)
     rest = np.setdiff1d(np.arange(len(raw.y_train)), val_indices)
     if cfg.train_size is not None and cfg.train_size < len(rest):

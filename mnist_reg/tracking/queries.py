@@ -3,9 +3,12 @@ logging the comparison itself as a run."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
@@ -38,10 +41,33 @@ def metric_history(uri: str, run_id: str, key: str) -> list[float]:
     return [m.value for m in sorted(history, key=lambda m: m.step)]
 
 
+def test_correct(uri: str, run_ids: list[str]) -> dict[str, np.ndarray]:
+    """Whether each run classified each test image right, for the runs that logged their
+    test predictions (runs made before they were logged have none)."""
+    client = MlflowClient(uri)
+    found = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for run_id in run_ids:
+            names = {item.path for item in client.list_artifacts(run_id)}
+            if T.TEST_PREDICTIONS not in names:
+                continue
+            path = client.download_artifacts(run_id, T.TEST_PREDICTIONS, folder)
+            with np.load(path) as saved:
+                found[run_id] = saved["predicted"] == saved["label"]
+    return found
+
+
 def log_comparison(
-    uri: str, experiment: str, folder: Path, tags: dict[str, str], metrics: dict[str, float]
+    uri: str,
+    experiment: str,
+    folder: Path,
+    tags: dict[str, str],
+    metrics: dict[str, float],
+    rows: Sequence[tuple[str, dict[str, str], dict[str, float]]] = (),
 ) -> str:
-    """Log ``folder`` (report, CSV, plots) as a run tagged ``run_type=comparison``."""
+    """Log ``folder`` (report, CSV, plots) as a run tagged ``run_type=comparison``, and each
+    ``(study, tags, metrics)`` row as a run nested under it, so MLflow's table and chart
+    view show every study's mean, interval and verdict side by side."""
     client = connect(uri)
     found = client.get_experiment_by_name(experiment)
     assert found is not None  # load_runs checked it
@@ -52,4 +78,11 @@ def log_comparison(
     ) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(folder))
+        for study, row_tags, row_metrics in rows:
+            with mlflow.start_run(
+                run_name=study,
+                nested=True,
+                tags={T.RUN_TYPE: T.COMPARED_STUDY, **row_tags},
+            ):
+                mlflow.log_metrics(row_metrics)
         return run.info.run_id

@@ -70,6 +70,7 @@ class RepeatTracker(Tracker):
         rows = [
             {
                 "seed": int(run.data.tags[T.REPEAT_SEED]),
+                "split_seed": int(run.data.params.get("data.split_seed", -1)),
                 "val_accuracy": run.data.metrics.get("kept_val_accuracy"),
                 "test_accuracy": run.data.metrics.get("test_accuracy"),
                 "epochs": int(run.data.metrics.get("epochs_trained", 0)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,12 +189,25 @@ class Tracker:
         mlflow.log_text(summary, "model_summary.txt")
         self.log_figure(curves, "learning_curves.png")
 
-    def log_test(self, metrics: dict[str, float], confusion: np.ndarray, figure: Any) -> None:
+    def log_test(
+        self,
+        metrics: dict[str, float],
+        confusion: np.ndarray,
+        figure: Any,
+        predicted: np.ndarray,
+        labels: np.ndarray,
+    ) -> None:
+        """Test metrics, confusion matrix, and each test image's predicted and true class
+        (what ``compare`` resamples test images with)."""
         mlflow.log_metrics(metrics)
         buffer = io.StringIO()
         np.savetxt(buffer, confusion, fmt="%d", delimiter=",")
         mlflow.log_text(buffer.getvalue(), "confusion_matrix.csv")
         self.log_figure(figure, "confusion_matrix.png")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / T.TEST_PREDICTIONS
+            np.savez_compressed(path, predicted=predicted.astype(np.uint8), label=labels)
+            mlflow.log_artifact(str(path))
 
     def log_keras_model(
         self, model: Any, inputs: np.ndarray, outputs: np.ndarray, requirements: list[str]

@@ -14,6 +14,11 @@ REPEAT_SEED = "repeat_seed"
 REPEAT_KEY = "repeat_key"
 MODEL_URI = "model_uri"
 ERROR = "error"
+VERDICT = "verdict"
+BASELINE = "baseline"
+
+# A run's per-image test results: the predicted and the true class of each test image
+TEST_PREDICTIONS = "test_predictions.npz"
 
 # Values of RUN_TYPE
 SWEEP = "sweep"  # a study's parent run
@@ -21,6 +26,7 @@ TRIAL = "trial"  # one trial, nested under its study's parent
 REPEATS = "repeats"  # the parent of a repeated configuration's seeds (or the sweep's parent)
 REPEAT = "repeat"  # one seed of a repeated configuration
 COMPARISON = "comparison"  # what ``compare`` wrote
+COMPARED_STUDY = "compared_study"  # one study's row of a comparison, nested under it
 
 # Values of TRIAL_STATE, in Optuna's names (Keras Tuner's are mapped onto them)
 COMPLETE = "COMPLETE"

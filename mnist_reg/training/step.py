@@ -138,6 +138,8 @@ def test_logged(result: TrainResult, splits: Splits, tracker: Tracker) -> TestRe
         {"test_loss": test.test_loss, "test_accuracy": test.test_accuracy},
         test.confusion,
         figures.confusion_matrix(test.confusion, tracker.active_run_name()),
+        test.probabilities.argmax(axis=1),
+        splits.y_test,
     )
     requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
     tracker.log_keras_model(result.model, splits.x_test[:5], test.probabilities[:5], requirements)
