@@ -227,3 +227,25 @@ def test_a_win_inside_test_image_noise_is_not_called_better(runs: pd.DataFrame) 
     assert dropout["p_holm"] < 0.05
     assert dropout["diff_nested_low"] < 0 < dropout["diff_nested_high"]
     assert dropout["verdict"] == "above baseline on this test set, within test-image noise"
+
+
+def test_same_epochs_tests_each_training_length_against_its_own_baseline() -> None:
+    def at(epochs: int, study: str, technique: str, values: list[float]) -> pd.DataFrame:
+        frame = pd.DataFrame(repeats(study, technique, values, 55000))
+        return frame.assign(**{"params.train.epochs": str(epochs)})
+
+    runs = pd.concat(
+        [
+            at(5, "base-e5", "baseline", BASE),
+            at(30, "base-e30", "baseline", L2),
+            at(5, "dropout-e5", "dropout", DROPOUT),
+            at(30, "dropout-e30", "dropout", DROPOUT),
+        ]
+    )
+    rows = by_study(compare_runs(runs, CompareConfig(same_epochs=True)).table)
+    assert rows["dropout-e5"]["baseline"] == "base-e5"
+    assert rows["dropout-e30"]["baseline"] == "base-e30"
+    assert rows["dropout-e30"]["train_epochs"] == 30
+    assert rows["dropout-e5"]["family"] == 2
+    ambiguous = by_study(compare_runs(runs, CompareConfig()).table)  # two baselines: untested
+    assert ambiguous["dropout-e5"]["verdict"].startswith("no baseline with repeats")

@@ -107,6 +107,12 @@ def _short(value: Any) -> str:
     return f"{number:.3g}" if not number.is_integer() else str(int(number))
 
 
+def _train_epochs(rows: pd.DataFrame) -> float:
+    """The training length the study's runs were configured with (``train.epochs``)."""
+    epochs = pd.to_numeric(column(rows, "params.train.epochs"), errors="coerce").dropna()
+    return float(epochs.max()) if not epochs.empty else math.nan
+
+
 def _train_images(rows: pd.DataFrame) -> float:
     images = pd.to_numeric(column(rows, "metrics.train_images"), errors="coerce").dropna()
     if not images.empty:
@@ -141,6 +147,7 @@ def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.
         "technique": technique.iloc[0] if not technique.empty else "",
         "dataset": dataset.iloc[0] if not dataset.empty else "",
         "train_images": _train_images(repeats if not repeats.empty else trials),
+        "train_epochs": _train_epochs(repeats if not repeats.empty else trials),
         "trials_complete": len(complete),
         "trials_pruned": int((state == T.PRUNED).sum()),
         "trials_failed": int(trials["status"].isin(["FAILED", "KILLED"]).sum()),
@@ -205,33 +212,38 @@ def compare_runs(
     comparison = Comparison(
         pd.DataFrame(rows), every_seed, correct, curve_runs, len(selected), run_cost(selected)
     )
-    return finish(comparison, compare.baseline)
+    return finish(comparison, compare.baseline, compare.same_epochs)
 
 
 def compare_seeds(
-    seeds: pd.DataFrame, correct: dict[str, np.ndarray], baseline: str | None
+    seeds: pd.DataFrame,
+    correct: dict[str, np.ndarray],
+    baseline: str | None,
+    same_epochs: bool = False,
 ) -> Comparison:
     """The repeats' part of a comparison re-made from a ``seeds.csv`` (and its per-image
     test results) alone, without the runs: no searches, no curves."""
     rows = []
     for _study, group in seeds.groupby("study", sort=True):
         first = group.iloc[0]
-        row = {key: first[key] for key in ("study", "technique", "dataset", "train_images")}
+        keys = ("study", "technique", "dataset", "train_images", "train_epochs")
+        row = {key: first[key] for key in keys}
         row |= {"settings": "" if pd.isna(first["settings"]) else first["settings"]}
         row |= {"trials_complete": 0, "trials_pruned": 0, "trials_failed": 0}
         rows.append(row | {"epochs_budget": 0.0} | repeat_summary(group))
-    return finish(Comparison(pd.DataFrame(rows), seeds, correct), baseline)
+    return finish(Comparison(pd.DataFrame(rows), seeds, correct), baseline, same_epochs)
 
 
-def finish(comparison: Comparison, baseline: str | None) -> Comparison:
-    """Order the rows (per data size: baseline first, then by name) and test them."""
+def finish(comparison: Comparison, baseline: str | None, same_epochs: bool = False) -> Comparison:
+    """Order the rows (per data size and training length: baseline first, then by name) and
+    test them."""
     table = comparison.table
     if table.empty:
         return comparison
     if "best_run_id" not in table:
         table["best_run_id"] = None
     order = table["technique"].ne("baseline")
-    table = table.assign(_o=order).sort_values(["train_images", "_o", "study"])
+    table = table.assign(_o=order).sort_values(["train_images", "train_epochs", "_o", "study"])
     comparison.table = table.drop(columns="_o").reset_index(drop=True)
-    add_tests(comparison.table, comparison.seeds, comparison.correct, baseline)
+    add_tests(comparison.table, comparison.seeds, comparison.correct, baseline, same_epochs)
     return comparison

@@ -160,7 +160,8 @@ def load(cfg: CompareAppConfig) -> tuple[Comparison, str]:
     uri = tracking_uri(cfg.mlflow)
     if cfg.compare.seeds_csv:
         frame, correct = seeds.read(Path(cfg.compare.seeds_csv))
-        return compare_seeds(frame, correct, cfg.compare.baseline), uri
+        same = cfg.compare.same_epochs
+        return compare_seeds(frame, correct, cfg.compare.baseline, same), uri
     runs = queries.load_runs(uri, experiments(cfg))
     loader = functools.partial(queries.test_correct, uri)
     return compare_runs(runs, cfg.compare, loader), uri

@@ -30,6 +30,7 @@ SEED_COLUMNS = [
     "technique",
     "dataset",
     "train_images",
+    "train_epochs",
     "settings",
     "seed",
     "split_seed",
@@ -60,7 +61,7 @@ def seed_rows(row: dict[str, Any], repeats: pd.DataFrame) -> pd.DataFrame:
             "run_id": column(repeats, "run_id"),
         }
     )
-    for key in ("study", "technique", "dataset", "train_images", "settings"):
+    for key in ("study", "technique", "dataset", "train_images", "train_epochs", "settings"):
         frame[key] = row[key]
     return frame[SEED_COLUMNS].reset_index(drop=True)
 

@@ -16,7 +16,9 @@ NOT_DISTINGUISHABLE = "not distinguishable from baseline"
 TEST_SET_NOISE = "within test-image noise"
 
 
-def _baseline_for(row: pd.Series, table: pd.DataFrame, explicit: str | None) -> str | None:
+def _baseline_for(
+    row: pd.Series, table: pd.DataFrame, explicit: str | None, same_epochs: bool
+) -> str | None:
     if explicit:
         return explicit if explicit != row["study"] else None
     candidates = table[
@@ -25,6 +27,8 @@ def _baseline_for(row: pd.Series, table: pd.DataFrame, explicit: str | None) -> 
         & (table["train_images"] == row["train_images"])
         & (table["repeats"] >= 2)
     ]
+    if same_epochs:
+        candidates = candidates[candidates["train_epochs"] == row["train_epochs"]]
     if row["technique"] == "baseline" or len(candidates) != 1:
         return None
     return str(candidates.iloc[0]["study"])
@@ -62,6 +66,7 @@ def add_tests(
     seeds: pd.DataFrame,
     correct: dict[str, np.ndarray],
     explicit_baseline: str | None,
+    same_epochs: bool = False,
 ) -> None:
     """Welch's t-test of each study's repeats against its baseline's, Holm-corrected, and
     the other views of each difference."""
@@ -71,7 +76,7 @@ def add_tests(
     by_study = {str(s): g for s, g in seeds.groupby("study")} if not seeds.empty else {}
     tested: list[tuple[int, str]] = []
     for index, row in table.iterrows():
-        baseline = _baseline_for(row, table, explicit_baseline)
+        baseline = _baseline_for(row, table, explicit_baseline, same_epochs)
         ours = by_study.get(row["study"], pd.DataFrame(columns=seeds.columns))
         theirs = by_study.get(baseline or "", pd.DataFrame(columns=seeds.columns))
         if row["study"] == explicit_baseline or (

@@ -172,6 +172,7 @@ class CompareConfig:
     since: str | None = None  # YYYY-MM-DD: runs started on or after
     until: str | None = None  # YYYY-MM-DD: runs started on or before
     baseline: str | None = None  # study to test against; default: the baseline technique's
+    same_epochs: bool = False  # true: test against the baseline trained as long (train.epochs)
     output_dir: str = "mlruns/comparison"
     seeds_csv: str | None = None  # re-make the repeats' report from a seeds.csv, not MLflow
     log_to_mlflow: bool = True  # also log the report as a "comparison" run

@@ -1,0 +1,287 @@
+"""The training-budget study: where regularization starts to pay, and by how much.
+
+    python experiments/budget/run.py        # trains what is missing, then writes the report
+    python experiments/budget/report.py     # the report alone, from the committed files
+
+Each cell (technique, training length) is tuned at its own length with the same search
+budget for every technique, then retrained with fresh seeds. Each cell's tuning is appended
+to ``tuning.csv`` and each seed's result to ``seeds.csv`` (and ``test_correct.npz``) as soon
+as it ends, so the study resumes from the committed files on any machine: a re-run trains
+only the missing cells and seeds. (A search cut off half-way restarts on a fresh machine; on
+the same machine Optuna resumes it from ``mlruns/budget/``.)
+
+Decided before any run (README.md says why):
+- cells: TECHNIQUES x BUDGETS epochs, batch 128, the full training split (55,000 images,
+  5,000 held out for validation), each technique's space in ``experiments/budget/*.yaml``
+  with the learning rate (the baseline's only parameter);
+- tuning: ``sweep=long`` (successive halving with continuation, TPE, sampler seed 0), an
+  epoch budget of TUNING_FACTOR x the cell's training length, the same for every technique;
+- repeats: the tuned configuration retrained with SEEDS (HEADLINE_SEEDS for the longest
+  baseline), each seed also drawing its validation split (``repeat.vary_split``);
+- estimator: each cell's mean test accuracy with its 95% t interval and the interval over
+  seeds and test images; each technique against the same-length baseline with Welch's test,
+  Holm-corrected over all the cells tested (``compare.same_epochs=true``);
+- headline: the first training length at which each technique is "better than baseline"
+  after Holm's correction (none, if none is);
+- the best model: the cell with the highest mean validation accuracy over its repeats,
+  retrained with BEST_SEEDS; its mean test accuracy and 95% t interval against 99.5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from report import BEST_ALIAS, write_report
+
+from mnist_reg.analysis import seeds as seed_files
+from mnist_reg.analysis.comparison import compare_runs
+from mnist_reg.analysis.stats import t_interval
+from mnist_reg.config.schema import CompareConfig
+from mnist_reg.tracking import queries
+from mnist_reg.tracking.registry import model_name, register_best, set_alias
+
+HERE = Path(__file__).parent
+REPO = HERE.parent.parent
+TECHNIQUES = ("baseline", "dropout", "l2", "augmentation", "combined")
+BUDGETS = (3, 9, 27)  # epochs
+TUNING_FACTOR = 3  # a cell's search trains at most this many times its length, in epochs
+SEEDS = tuple(range(1000, 1005))
+HEADLINE_SEEDS = tuple(range(1000, 1010))
+BEST_SEEDS = tuple(range(2000, 2010))
+DATA = [
+    "data.name=mnist",
+    "data.train_size=null",
+    "data.val_size=5000",
+    "data.test_size=null",
+    "data.split_seed=0",
+    "train.batch_size=128",
+    "train.deterministic=false",
+]
+Cell = tuple[str, int, dict[str, str]]  # technique, epochs, tuned values
+
+
+@dataclass
+class Plan:
+    """What to run and where; the defaults are the study, a test shrinks them."""
+
+    folder: Path = HERE
+    store: str = "mlruns/budget"
+    techniques: tuple[str, ...] = TECHNIQUES
+    budgets: tuple[int, ...] = BUDGETS
+    seeds: tuple[int, ...] = SEEDS
+    headline_seeds: tuple[int, ...] = HEADLINE_SEEDS
+    best_seeds: tuple[int, ...] = BEST_SEEDS
+    overrides: list[str] = field(default_factory=lambda: list(DATA))
+
+    @property
+    def tracking(self) -> str:
+        return f"sqlite:///{self.store}/mlflow.db"
+
+    def common(self) -> list[str]:
+        return [
+            "-cd",
+            str(HERE.parent),
+            "mlflow.experiment=budget",
+            f"mlflow.tracking_uri={self.tracking}",
+            f"sweep.storage=sqlite:///{self.store}/optuna.db",
+            "train.progress_bar=off",
+            *self.overrides,
+        ]
+
+    def seeds_for(self, technique: str, epochs: int) -> tuple[int, ...]:
+        longest_baseline = (technique, epochs) == ("baseline", max(self.budgets))
+        return self.headline_seeds if longest_baseline else self.seeds
+
+
+def study(technique: str, epochs: int) -> str:
+    return f"budget-{technique}-e{epochs}"
+
+
+def run(plan: Plan, module: str, *overrides: str) -> None:
+    command = [sys.executable, "-m", f"mnist_reg.{module}", *plan.common(), *overrides]
+    print("+", " ".join(command[1:]), flush=True)
+    subprocess.run(command, cwd=REPO, check=True)
+
+
+def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
+    """The cell's tuned values: from tuning.csv, else by running its search."""
+    path = plan.folder / "tuning.csv"
+    done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["study"])
+    name = study(technique, epochs)
+    if name in set(done["study"]):
+        return dict(json.loads(str(done.set_index("study").loc[name, "values"])))
+    run(
+        plan,
+        "sweep",
+        f"+budget={technique}",
+        f"train.epochs={epochs}",
+        "sweep=long",
+        f"sweep.epoch_budget={TUNING_FACTOR * epochs}",
+        f"sweep.min_epochs={max(1, epochs // 9)}",  # rungs 1-3, 1-3-9, 3-9-27
+        f"sweep.study_name={name}",
+        "sweep.seed=0",
+        "train.seed=0",
+        "mlflow.log_model=false",
+    )
+    runs = queries.load_runs(plan.tracking, ["budget"])
+    ours = runs[runs["tags.study_name"] == name]
+    parent = ours[ours["tags.run_type"] == "sweep"].iloc[0]
+    values = {
+        key.removeprefix("tags.best."): str(parent[key])
+        for key in ours.columns
+        if key.startswith("tags.best.") and pd.notna(parent[key])
+    }
+    row = compare_runs(ours, CompareConfig()).table.iloc[0]
+    trials = ours[ours["tags.run_type"] == "trial"]
+    record = {
+        "study": name,
+        "technique": technique,
+        "train_epochs": epochs,
+        "values": json.dumps(values, sort_keys=True),
+        "best_val_accuracy": row["best_val_accuracy"],
+        "trials_complete": row["trials_complete"],
+        "trials_pruned": row["trials_pruned"],
+        "epochs_spent": row["epochs_budget"],
+        "train_seconds": pd.to_numeric(trials["metrics.train_seconds"]).sum(),
+        "wall_seconds": (trials["end_time"].max() - trials["start_time"].min()).total_seconds(),
+    }
+    frame = pd.concat([done, pd.DataFrame([record])], ignore_index=True)
+    frame.to_csv(path, index=False)
+    return values
+
+
+def repeat(plan: Plan, cell: Cell, seed: int, folder: Path, name: str) -> None:
+    """Train one seed of a cell and append its row to ``folder``'s seeds.csv."""
+    technique, epochs, values = cell
+    run(
+        plan,
+        "repeat",
+        f"+budget={technique}",
+        f"train.epochs={epochs}",
+        "repeat.source=config",
+        "repeat.count=1",
+        f"repeat.first_seed={seed}",
+        "repeat.vary_split=true",
+        f"sweep.study_name={name}",
+        f"mlflow.log_model={str(name == 'budget-best').lower()}",
+        *(f"{path}={value}" for path, value in values.items()),
+    )
+    runs = queries.load_runs(plan.tracking, ["budget"])
+    made = compare_runs(
+        runs, CompareConfig(studies=[name]), lambda ids: queries.test_correct(plan.tracking, ids)
+    )
+    append(folder, made.seeds[made.seeds["seed"] == seed], made.correct)
+
+
+def append(folder: Path, new: pd.DataFrame, correct: dict[str, np.ndarray]) -> None:
+    path = folder / seed_files.SEEDS_CSV
+    if path.exists():
+        old, old_correct = seed_files.read(path)
+        new = pd.concat([old, new], ignore_index=True)
+        correct = {**old_correct, **correct}
+    folder.mkdir(parents=True, exist_ok=True)
+    seed_files.write(folder, new.drop_duplicates(["study", "seed"], keep="last"), correct)
+
+
+def done_seeds(folder: Path, name: str) -> set[int]:
+    path = folder / seed_files.SEEDS_CSV
+    if not path.exists():
+        return set()
+    frame = pd.read_csv(path)
+    return set(frame.loc[frame["study"] == name, "seed"].astype(int))
+
+
+def best_cell(plan: Plan) -> Cell:
+    """The cell whose repeats have the highest mean validation accuracy, and its values."""
+    frame = pd.read_csv(plan.folder / seed_files.SEEDS_CSV)
+    name = str(frame.groupby("study")["val_accuracy"].mean().idxmax())
+    tuning = pd.read_csv(plan.folder / "tuning.csv").set_index("study")
+    technique, epochs = (
+        str(tuning.at[name, "technique"]),
+        int(str(tuning.at[name, "train_epochs"])),
+    )
+    return technique, epochs, json.loads(str(tuning.at[name, "values"]))
+
+
+def register_best_model(plan: Plan) -> None:
+    """The best cell's seed with the highest validation accuracy, registered as
+    ``mnist-cnn@BEST_ALIAS`` with the seeds' mean and interval as version tags."""
+    frame = pd.read_csv(plan.folder / "best" / seed_files.SEEDS_CSV, dtype={"run_id": str})
+    client = MlflowClient(plan.tracking)
+    local = [row for row in frame.itertuples() if _has_model(client, str(row.run_id))]
+    if not local:
+        print("the best cell's models are not in this store: nothing registered")
+        return
+    chosen = max(local, key=lambda row: float(row.val_accuracy))  # type: ignore[arg-type]
+    run_id, val = str(chosen.run_id), float(chosen.val_accuracy)  # type: ignore[arg-type]
+    version = register_best(client, run_id, "mnist", "budget-best", val)
+    assert version is not None
+    ci = t_interval(frame["test_accuracy"].tolist())
+    tags = {"seeds": len(frame), "seeds_test_mean": ci.mean, "seeds_test_ci_low": ci.low}
+    for key, value in {**tags, "seeds_test_ci_high": ci.high}.items():
+        client.set_model_version_tag(model_name("mnist"), version.version, key, str(value))
+    set_alias(client, model_name("mnist"), BEST_ALIAS, version.version)
+    print(f"registered models:/{model_name('mnist')}@{BEST_ALIAS} (version {version.version})")
+
+
+def _has_model(client: MlflowClient, run_id: str) -> bool:
+    try:
+        return "model_uri" in client.get_run(run_id).data.tags
+    except Exception:  # a run of another machine's store
+        return False
+
+
+def run_study(plan: Plan) -> None:
+    for epochs in plan.budgets:  # the short cells first: a partial study is already useful
+        for technique in plan.techniques:
+            cell = (technique, epochs, tune(plan, technique, epochs))
+            name = study(technique, epochs)
+            for seed in plan.seeds_for(technique, epochs):
+                if seed not in done_seeds(plan.folder, name):
+                    repeat(plan, cell, seed, plan.folder, name)
+    best = best_cell(plan)
+    for seed in plan.best_seeds:
+        if seed not in done_seeds(plan.folder / "best", "budget-best"):
+            repeat(plan, best, seed, plan.folder / "best", "budget-best")
+    register_best_model(plan)
+    write_report(plan.folder)
+
+
+def merged(defaults: list[str], extra: list[str]) -> list[str]:
+    """``defaults`` with the keys ``extra`` sets replaced (Hydra refuses a key twice)."""
+    keys = {override.split("=", 1)[0] for override in extra}
+    return [o for o in defaults if o.split("=", 1)[0] not in keys] + list(extra)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=HERE, help="where the results go")
+    parser.add_argument("--store", default="mlruns/budget", help="the local MLflow/Optuna store")
+    parser.add_argument("--techniques", nargs="+", default=list(TECHNIQUES))
+    parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="repeats per cell")
+    parser.add_argument("overrides", nargs="*", help="extra overrides (a smoke test's tiny data)")
+    args = parser.parse_args()
+    plan = Plan(
+        folder=args.folder,
+        store=args.store,
+        techniques=tuple(args.techniques),
+        budgets=tuple(args.budgets),
+        seeds=SEEDS[: args.seeds],
+        headline_seeds=HEADLINE_SEEDS[: 2 * args.seeds],
+        best_seeds=BEST_SEEDS[: 2 * args.seeds],
+        overrides=merged(DATA, args.overrides),
+    )
+    run_study(plan)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The training-budget study's runner end to end on tiny data: it tunes, repeats, picks and
+registers the best model, writes its report from the committed files, and a re-run trains
+nothing it already has."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+
+REPO = Path(__file__).parent.parent
+TINY = ["data.train_size=300", "data.val_size=200", "data.test_size=200", "train.batch_size=64"]
+
+
+def study(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "experiments/budget/run.py",
+        f"--folder={tmp_path / 'study'}",
+        f"--store={tmp_path / 'store'}",
+        "--techniques",
+        "baseline",
+        "dropout",
+        "--budgets",
+        "2",
+        "--seeds",
+        "2",
+        *TINY,
+    ]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_the_study_runs_resumes_and_reports(tmp_path: Path) -> None:
+    study(tmp_path)
+    folder = tmp_path / "study"
+    tuning = pd.read_csv(folder / "tuning.csv")
+    assert sorted(tuning["study"]) == ["budget-baseline-e2", "budget-dropout-e2"]
+    assert (tuning["epochs_spent"] <= 6).all()  # 3 x the cell's length
+    assert "train.learning_rate" in str(
+        tuning.set_index("study").at["budget-baseline-e2", "values"]
+    )
+    seeds = pd.read_csv(folder / "seeds.csv")
+    per_study = seeds.groupby("study")["seed"].apply(sorted).to_dict()
+    assert per_study == {
+        "budget-baseline-e2": [1000, 1001, 1002, 1003],  # the longest baseline: headline seeds
+        "budget-dropout-e2": [1000, 1001],
+    }
+    assert (seeds["split_seed"] == seeds["seed"]).all()  # each seed drew its own split
+    assert (seeds["train_epochs"] == 2).all()
+    best = pd.read_csv(folder / "best" / "seeds.csv")
+    assert list(best["seed"]) == [2000, 2001, 2002, 2003]
+    means = seeds.groupby("study")["val_accuracy"].mean()
+    assert best["study"].unique().tolist() == ["budget-best"]
+    assert best["technique"].iloc[0] == str(means.idxmax()).split("-")[1]
+    report = (folder / "report.md").read_text()
+    assert "First training length at which each technique beats" in report
+    assert "| 2 | dropout | 2 |" in report
+    assert (folder / "budget.png").exists() and (folder / "comparison" / "report.md").exists()
+    client = MlflowClient(f"sqlite:///{tmp_path / 'store'}/mlflow.db")
+    version = client.get_model_version_by_alias("mnist-cnn", "budget-study-best")
+    assert version.tags["seeds"] == "4"
+    experiment = client.get_experiment_by_name("budget")
+    assert experiment is not None
+    trained = len(client.search_runs([experiment.experiment_id]))
+
+    again = study(tmp_path)
+    assert "+ -m mnist_reg." not in again.stdout  # no search, no repeat: all were recorded
+    assert len(client.search_runs([experiment.experiment_id])) == trained
