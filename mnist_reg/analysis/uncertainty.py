@@ -115,8 +115,9 @@ def nested_bootstrap(
     for start in range(0, resamples, 250):
         count = min(250, resamples - start)
         draws = rng.integers(0, images, size=(count, images))
-        weights = np.zeros((count, images), dtype=np.float32)
-        np.add.at(weights, (np.repeat(np.arange(count), images), draws.ravel()), 1.0 / images)
+        cells = (np.arange(count)[:, None] * images + draws).ravel()
+        weights = np.bincount(cells, minlength=count * images).reshape(count, images)
+        weights = weights.astype(np.float32) / images  # each image's share of the draw
         means = []
         for study in studies:
             accuracy = weights @ study.T  # (count, runs): each run's accuracy on the draw
