@@ -80,6 +80,7 @@ def log_comparison(
         mlflow.log_artifacts(str(folder))
         for study, row_tags, row_metrics in rows:
             with mlflow.start_run(
+                experiment_id=found.experiment_id,
                 run_name=study,
                 nested=True,
                 tags={T.RUN_TYPE: T.COMPARED_STUDY, **row_tags},
