@@ -206,7 +206,7 @@ def best_cell(plan: Plan) -> Cell:
     tuning = pd.read_csv(plan.folder / "tuning.csv").set_index("study")
     technique, epochs = (
         str(tuning.at[name, "technique"]),
-        int(str(tuning.at[name, "train_epochs"])),
+        int(float(str(tuning.at[name, "train_epochs"]))),
     )
     return technique, epochs, json.loads(str(tuning.at[name, "values"]))
 
@@ -240,6 +240,7 @@ def _has_model(client: MlflowClient, run_id: str) -> bool:
 
 
 def run_study(plan: Plan) -> None:
+    plan.folder.mkdir(parents=True, exist_ok=True)
     for epochs in plan.budgets:  # the short cells first: a partial study is already useful
         for technique in plan.techniques:
             cell = (technique, epochs, tune(plan, technique, epochs))
