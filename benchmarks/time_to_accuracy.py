@@ -212,10 +212,9 @@ def plot(records: dict[str, list[dict]], budget: int, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     lowest = 100.0
     for search, found in records.items():
-        # a search stopped at the target (--stop-at) has no curve past its last epoch
-        curves = np.array(
-            [[best_within(r, int(e)) if e <= r["epochs"] else np.nan for e in grid] for r in found]
-        )
+        # a search stopped at the target (--stop-at) keeps its last value, as in the table
+        # (dropping it made the median of the other two seeds their mean)
+        curves = np.array([[best_within(r, int(e)) for e in grid] for r in found])
         with warnings.catch_warnings():  # an epoch count no seed reached: NaN, not drawn
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(curves, axis=0)
