@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -24,8 +25,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("mn
 CHROMIUM = "/usr/bin/chromium"
 
 
+# A folder holding a real sweep's mlruns/ (the README's screenshots); default: a tiny sweep
+REAL_STORE = os.environ.get("MNIST_REG_UI_STORE")
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if REAL_STORE:
+        return Path(REAL_STORE)
     root = tmp_path_factory.mktemp("ui")
     subprocess.run(
         [sys.executable, "-m", "mnist_reg.sweep", "+technique=dropout", *TINY],
@@ -43,6 +50,50 @@ def server(store: Path) -> Iterator[str]:
         yield url
 
 
+def cli(module: str, *args: str, cwd: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", f"mnist_reg.{module}", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny studies with two seed repeats each, and their comparison."""
+    root = tmp_path_factory.mktemp("compared")
+    for technique in ("baseline", "dropout"):
+        cli("sweep", f"+technique={technique}", *TINY, cwd=root)
+        cli("repeat", f"+technique={technique}", *TINY, "repeat.count=2", cwd=root)
+    cli("compare", cwd=root)
+    return root
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"]
+    )
+
+
+def show_columns(page: Any, columns: tuple[str, ...]) -> None:
+    """Tick ``columns`` in the runs table's Columns menu."""
+    page.get_by_role("button", name="Columns", exact=True).click()
+    menu = page.locator("[role=menu], [role=dialog], [role=listbox]").first
+    for column in columns:
+        menu.get_by_text(column, exact=True).first.click()
+    page.keyboard.press("Escape")
+
+
+def expand(page: Any, run_name: str) -> None:
+    """Open a parent run's nested runs with the + beside its name."""
+    parent = page.locator(
+        "[role=gridcell][col-id='attributes.`Run Name`']", has_text=run_name
+    ).first
+    parent.locator("button[data-component-id*='runnamecellrenderer']").click()
+
+
 def test_runs_table_shows_the_study_its_trials_and_their_metrics(
     store: Path, server: str, tmp_path: Path
 ) -> None:
@@ -56,13 +107,11 @@ def test_runs_table_shows_the_study_its_trials_and_their_metrics(
         for run in client.search_runs([experiment.experiment_id])
         if run.data.tags.get("run_type") == "trial"
     ]
-    assert len(trials) == 2
+    assert len(trials) == 2 or (REAL_STORE and trials)
     shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"]
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1700, "height": 700})
             # the UI keeps polling: wait for "load" and for the content, not network idle
@@ -71,25 +120,105 @@ def test_runs_table_shows_the_study_its_trials_and_their_metrics(
             assistant = page.locator("button[aria-label*='lose']")
             if assistant.count():
                 assistant.first.click()
-            parent = page.locator(
-                "[role=gridcell][col-id='attributes.`Run Name`']", has_text="mnist-dropout"
-            ).first
-            parent.locator("button[data-component-id*='runnamecellrenderer']").click()
+            expand(page, "mnist-dropout")
             for run in trials:
                 page.get_by_text(run.info.run_name, exact=True).first.wait_for(timeout=30_000)
-            page.get_by_role("button", name="Columns", exact=True).click()
-            menu = page.locator("[role=menu], [role=dialog], [role=listbox]").first
-            for column in ("kept_val_accuracy", "test_accuracy", "technique.dropout.rate"):
-                menu.get_by_text(column, exact=True).first.click()
-            page.keyboard.press("Escape")
+            show_columns(page, ("kept_val_accuracy", "test_accuracy", "technique.dropout.rate"))
             headers = page.locator("[role=columnheader]").all_inner_texts()
             assert {"kept_val_accuracy", "test_accuracy", "technique.dropout.rate"} <= set(headers)
             cells = page.locator("[role=gridcell][col-id*='test_accuracy']")
             cells.first.wait_for(timeout=30_000)
             shown = set(cells.all_inner_texts())
             for run in trials:
-                assert f"{run.data.metrics['test_accuracy']:g}" in shown
+                if "test_accuracy" in run.data.metrics:  # a pruned trial has none
+                    assert f"{run.data.metrics['test_accuracy']:g}" in shown
             page.screenshot(path=str(shots / "mlflow-runs.png"))
         finally:
             browser.close()
     assert (shots / "mlflow-runs.png").stat().st_size > 10_000
+
+
+def test_each_compared_study_shows_its_mean_and_interval_as_columns(
+    compared: Path, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    uri = f"sqlite:///{compared}/mlruns/mlflow.db"
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
+    rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
+    assert set(rows) == {"mnist-baseline", "mnist-dropout"}
+    shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    columns = ("test_mean", "test_ci_low", "test_ci_high")
+    with (
+        mlflow_server(uri, compared / "server", workers=1) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1700, "height": 700})
+            page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs", wait_until="load")
+            page.get_by_text(comparison.info.run_name).first.wait_for(timeout=90_000)
+            assistant = page.locator("button[aria-label*='lose']")
+            if assistant.count():
+                assistant.first.click()
+            expand(page, comparison.info.run_name)
+            for name in rows:
+                page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+            show_columns(page, columns)
+            headers = page.locator("[role=columnheader]").all_inner_texts()
+            assert set(columns) <= set(headers)
+            cells = page.locator("[role=gridcell][col-id*='test_mean']")
+            cells.first.wait_for(timeout=30_000)
+            shown = set(cells.all_inner_texts())
+            for row in rows.values():
+                assert f"{row.data.metrics['test_mean']:g}" in shown
+            page.screenshot(path=str(shots / "mlflow-compare.png"))
+        finally:
+            browser.close()
+
+
+def test_chart_view_compares_the_trials_of_a_study(
+    store: Path, server: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    trials = [
+        run.info.run_name
+        for run in client.search_runs([experiment.experiment_id])
+        if run.data.tags.get("run_type") == "trial"
+    ]
+    shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            page.goto(
+                f"{server}/#/experiments/{experiment.experiment_id}/runs?compareRunsMode=CHART",
+                wait_until="load",
+            )
+            page.get_by_text("mnist-dropout").first.wait_for(timeout=90_000)
+            assistant = page.locator(
+                "button[data-component-id='mlflow.assistant.chat_panel.close']"
+            )
+            if assistant.count():
+                assistant.first.click()
+            page.locator("button[data-component-id*='runnamecellrenderer']").first.click()
+            for name in trials:  # the trials are listed and plotted
+                page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+            page.get_by_placeholder("Search metric charts").fill("val_accuracy")
+            for chart in ("val_accuracy", "kept_val_accuracy"):
+                page.get_by_text(chart, exact=True).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(3_000)  # the charts animate in
+            page.screenshot(path=str(shots / "mlflow-chart.png"))
+        finally:
+            browser.close()
+    assert (shots / "mlflow-chart.png").stat().st_size > 10_000
