@@ -94,28 +94,35 @@ def expand(page: Any, run_name: str) -> None:
     parent.locator("button[data-component-id*='runnamecellrenderer']").click()
 
 
+def study_runs(store: Path) -> tuple[str, list[Any]]:
+    """The mnist-reg experiment's ID in ``store`` and its trial runs."""
+    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    return experiment.experiment_id, [r for r in runs if r.data.tags.get("run_type") == "trial"]
+
+
+def screenshots(tmp_path: Path) -> Path:
+    shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
 def test_runs_table_shows_the_study_its_trials_and_their_metrics(
     store: Path, server: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
-    experiment = client.get_experiment_by_name("mnist-reg")
-    assert experiment is not None
-    trials = [
-        run
-        for run in client.search_runs([experiment.experiment_id])
-        if run.data.tags.get("run_type") == "trial"
-    ]
+    experiment_id, trials = study_runs(store)
     assert len(trials) == 2 or (REAL_STORE and trials)
-    shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots(tmp_path)
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1700, "height": 700})
             # the UI keeps polling: wait for "load" and for the content, not network idle
-            page.goto(f"{server}/#/experiments/{experiment.experiment_id}/runs", wait_until="load")
+            page.goto(f"{server}/#/experiments/{experiment_id}/runs", wait_until="load")
             page.get_by_text("mnist-dropout").first.wait_for(timeout=90_000)
             assistant = page.locator("button[aria-label*='lose']")
             if assistant.count():
@@ -151,8 +158,7 @@ def test_each_compared_study_shows_its_mean_and_interval_as_columns(
     (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
     rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
     assert set(rows) == {"mnist-baseline", "mnist-dropout"}
-    shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots(tmp_path)
     columns = ("test_mean", "test_ci_low", "test_ci_high")
     with (
         mlflow_server(uri, compared / "server", workers=1) as url,
@@ -187,22 +193,15 @@ def test_chart_view_compares_the_trials_of_a_study(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
-    experiment = client.get_experiment_by_name("mnist-reg")
-    assert experiment is not None
-    trials = [
-        run.info.run_name
-        for run in client.search_runs([experiment.experiment_id])
-        if run.data.tags.get("run_type") == "trial"
-    ]
-    shots = Path(os.environ.get("MNIST_REG_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
+    experiment_id, runs = study_runs(store)
+    trials = [run.info.run_name for run in runs]
+    shots = screenshots(tmp_path)
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1150})
             page.goto(
-                f"{server}/#/experiments/{experiment.experiment_id}/runs?compareRunsMode=CHART",
+                f"{server}/#/experiments/{experiment_id}/runs?compareRunsMode=CHART",
                 wait_until="load",
             )
             page.get_by_text("mnist-dropout").first.wait_for(timeout=90_000)
