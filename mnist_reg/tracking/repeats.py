@@ -9,7 +9,8 @@ from typing import Any
 import mlflow
 
 from mnist_reg.tracking import tags as T
-from mnist_reg.tracking.runs import Tracker, ended_on_error
+from mnist_reg.tracking.lifecycle import ended_on_error
+from mnist_reg.tracking.runs import Tracker
 
 
 class RepeatTracker(Tracker):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from mlflow.models import infer_signature
 
 from mnist_reg.config.schema import MlflowConfig
 from mnist_reg.tracking import tags as T
+from mnist_reg.tracking.lifecycle import ended_on_error, is_active
 from mnist_reg.tracking.races import retry_duplicate_row
 from mnist_reg.tracking.store import connect
 
@@ -120,7 +120,7 @@ class Tracker:
     def leave_parent_running(self, run_id: str) -> None:
         """This worker stops, others still train: end its hold on the parent run (the active
         run, if it is) with the parent left RUNNING for the last worker to end."""
-        if _is_active(run_id):
+        if is_active(run_id):
             mlflow.end_run(RunStatus.to_string(RunStatus.RUNNING))
         else:
             self.keep_parent_running(run_id)
@@ -150,11 +150,11 @@ class Tracker:
                 mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
                 raise
             except (KeyboardInterrupt, SystemExit):
-                if _is_active(run.info.run_id):
+                if is_active(run.info.run_id):
                     mlflow.set_tag(T.TRIAL_STATE, interrupted_state)
                 raise
             except BaseException:
-                if _is_active(run.info.run_id):
+                if is_active(run.info.run_id):
                     mlflow.set_tag(T.TRIAL_STATE, T.FAIL)
                 raise
             mlflow.set_tag(T.TRIAL_STATE, T.COMPLETE)
@@ -241,31 +241,3 @@ class Tracker:
             mlflow.log_figure(figure, path)
         finally:
             plt.close(figure)
-
-
-@contextmanager
-def ended_on_error(run: mlflow.ActiveRun) -> Iterator[mlflow.ActiveRun]:
-    """End ``run`` FINISHED, or FAILED with the error recorded, or KILLED when interrupted."""
-    try:
-        yield run
-    except (KeyboardInterrupt, SystemExit):
-        _end_if_active(run.info.run_id, RunStatus.KILLED)
-        raise
-    except BaseException as error:
-        if _is_active(run.info.run_id):
-            mlflow.set_tag(T.ERROR, f"{type(error).__name__}: {error}"[:5000])
-            mlflow.log_text(traceback.format_exc(), "error.txt")
-        _end_if_active(run.info.run_id, RunStatus.FAILED)
-        raise
-    else:
-        _end_if_active(run.info.run_id, RunStatus.FINISHED)
-
-
-def _is_active(run_id: str) -> bool:
-    active = mlflow.active_run()
-    return active is not None and active.info.run_id == run_id
-
-
-def _end_if_active(run_id: str, status: int) -> None:
-    if _is_active(run_id):
-        mlflow.end_run(RunStatus.to_string(status))
