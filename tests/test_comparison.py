@@ -249,3 +249,35 @@ def test_same_epochs_tests_each_training_length_against_its_own_baseline() -> No
     assert rows["dropout-e5"]["family"] == 2
     ambiguous = by_study(compare_runs(runs, CompareConfig()).table)  # two baselines: untested
     assert ambiguous["dropout-e5"]["verdict"].startswith("no baseline with repeats")
+
+
+def _search(sampler: str, pruned: bool, backend: str = "optuna") -> pd.DataFrame:
+    tags = {"tags.sweep.backend": backend, "tags.sweep.sampler": sampler}
+    tags |= {"tags.sweep.kt_algorithm": sampler, "tags.sweep.strategy": "prune"}
+    vals = [0.980, 0.985, 0.990, 0.975]
+    rows = [run("s", "dropout", "sweep", **tags)]
+    rows += [trial("s", "dropout", i, v, v) for i, v in enumerate(vals)]
+    if pruned:
+        rows.append(trial("s", "dropout", 4, 0.97, 0.97, state="PRUNED"))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("sampler", "pruned", "backend", "defined"),
+    [
+        ("random", False, "optuna", True),
+        ("random", False, "keras_tuner", True),
+        ("tpe", False, "optuna", False),  # each trial depends on the earlier ones
+        ("random", True, "optuna", False),  # pruned trials are cut short, not drawn whole
+        ("hyperband", False, "keras_tuner", False),
+    ],
+)
+def test_expected_best_of_n_only_for_independent_whole_trials(
+    sampler: str, pruned: bool, backend: str, defined: bool
+) -> None:
+    row = compare_runs(_search(sampler, pruned, backend), CompareConfig()).table.iloc[0]
+    if defined:
+        assert row["expected_best_val_1"] == pytest.approx(np.mean([0.980, 0.985, 0.990, 0.975]))
+        assert math.isnan(row["expected_best_val_5"])  # more trials than the search ran
+    else:
+        assert all(math.isnan(row[f"expected_best_val_{n}"]) for n in (1, 5, 10))

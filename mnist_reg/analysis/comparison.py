@@ -134,6 +134,19 @@ def _latest_repeats(group: pd.DataFrame) -> pd.DataFrame:
     return repeats[repeats[f"tags.{T.REPEAT_KEY}"] == latest].sort_values(f"tags.{T.REPEAT_SEED}")
 
 
+def _independent_whole_trials(group: pd.DataFrame, state: pd.Series) -> bool:
+    """Whether the search's trials are independent draws trained to the end (a random
+    sampler, nothing pruned): the premise of the expected best of n trials. TPE's and
+    Hyperband's trials depend on the earlier ones, and a pruned trial is cut short."""
+    parent = group[column(group, f"tags.{T.RUN_TYPE}") == T.SWEEP]
+    if parent.empty or (state == T.PRUNED).any():
+        return False
+    tags = parent.iloc[0]
+    if tags.get("tags.sweep.backend") == "keras_tuner":
+        return bool(tags.get("tags.sweep.kt_algorithm") == "random")
+    return bool(tags.get("tags.sweep.sampler") == "random")
+
+
 def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame]:
     """A study's row (its search and its repeats) and its rows of ``seeds.csv``."""
     trials = group[column(group, f"tags.{T.RUN_TYPE}") == T.TRIAL]
@@ -168,8 +181,10 @@ def summarize_study(name: str, group: pd.DataFrame) -> tuple[dict[str, Any], pd.
             "best_seconds": best.get("metrics.train_seconds"),
             "best_run_id": best["run_id"],
         }
-        for n in EXPECTED_BEST_AT:  # what a smaller search would have found, on average
-            row[f"expected_best_val_{n}"] = stats.expected_best(val.dropna().tolist(), n)
+        independent = _independent_whole_trials(group, state)
+        for n in EXPECTED_BEST_AT:  # what a smaller random search would have found
+            values = val.dropna().tolist() if independent else []
+            row[f"expected_best_val_{n}"] = stats.expected_best(values, n)
     seeds = seed_rows(row, repeats)
     return row | repeat_summary(seeds), seeds
 

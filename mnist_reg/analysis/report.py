@@ -44,8 +44,10 @@ METHOD = f"""\
   test-image noise": a new test set could reverse it.
 - The search's cost is its trials and the epochs they trained (pruned ones included);
   compare techniques at similar budgets. "Expected best val." is the validation accuracy a
-  search of 1, 5 or 10 of these complete trials finds on average (Dodge et al. 2019; the
-  unbiased estimator of Tang et al. 2020): how much of a technique's edge is its budget.
+  random search of 1, 5 or 10 of these trials finds on average (Dodge et al. 2019; the
+  unbiased estimator of Tang et al. 2020): how much of a technique's edge is its budget. It
+  needs independent trials trained in full, so it is blank for TPE, Bayesian and Hyperband
+  searches and for searches that pruned a trial.
 - Every repeat's numbers are in `seeds.csv` (and its per-image test results in
   `test_correct.npz`); `python -m mnist_reg.compare compare.seeds_csv=seeds.csv` re-makes
   the repeats' tables from them.

@@ -183,7 +183,7 @@ def search_section(table: pd.DataFrame) -> list[str]:
         "its gap (points)",
         "its epochs",
         "its seconds",
-        "expected best val. % of " + "/".join(map(str, EXPECTED_BEST_AT)) + " trials",
+        "expected best val. % of " + "/".join(map(str, EXPECTED_BEST_AT)) + " random trials",
         "best settings",
     ]
     return markdown_table(header, rows)
