@@ -162,6 +162,39 @@ def test_compare_views_of_shared_seeds_and_seeds_csv(store: Path) -> None:
         assert again[column].to_dict() == pytest.approx(table[column].to_dict(), nan_ok=True)
 
 
+def test_a_comparison_remade_from_seeds_csv_can_be_logged_to_a_fresh_store(
+    store: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "first"
+    ok(cli("compare", f"compare.output_dir={folder}", "compare.log_to_mlflow=false", cwd=store))
+    table = pd.read_csv(folder / "comparison.csv").set_index("study")
+    uri = f"sqlite:///{tmp_path}/fresh/mlflow.db"
+    args = [f"compare.seeds_csv={folder / 'seeds.csv'}", f"mlflow.tracking_uri={uri}"]
+    ok(cli("compare", *args, f"compare.output_dir={tmp_path / 'quiet'}", cwd=tmp_path))
+    assert not (tmp_path / "fresh").exists()  # re-made from a CSV: nothing logged by default
+    ok(
+        cli(
+            "compare",
+            *args,
+            "compare.log_to_mlflow=true",
+            "mlflow.experiment=remade",
+            f"compare.output_dir={tmp_path / 'logged'}",
+            cwd=tmp_path,
+        )
+    )
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("remade")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
+    rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
+    assert set(rows) == set(table.index)
+    for study, row in rows.items():
+        assert row.data.tags["mlflow.parentRunId"] == comparison.info.run_id
+        assert row.data.metrics["test_mean"] == pytest.approx(table.loc[study, "test_mean"])
+        assert row.data.tags["verdict"] == table.loc[study, "verdict"]
+
+
 def test_repeats_can_vary_the_validation_split_with_the_seed(store: Path) -> None:
     ok(
         cli(

@@ -188,7 +188,8 @@ def run_compare(cfg: CompareAppConfig, command: str) -> Comparison:
             plots.learning_curves(curves(comparison, uri)),
             str(folder / "learning_curves.png"),
         )
-    if cfg.compare.log_to_mlflow and not cfg.compare.seeds_csv:
+    log = cfg.compare.log_to_mlflow
+    if log or (log is None and not cfg.compare.seeds_csv):
         tested = comparison.table.get("p_holm", pd.Series(dtype=float)).dropna()
         queries.log_comparison(
             uri,

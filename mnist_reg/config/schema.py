@@ -175,7 +175,8 @@ class CompareConfig:
     same_epochs: bool = False  # true: test against the baseline trained as long (train.epochs)
     output_dir: str = "mlruns/comparison"
     seeds_csv: str | None = None  # re-make the repeats' report from a seeds.csv, not MLflow
-    log_to_mlflow: bool = True  # also log the report as a "comparison" run
+    # also log the report as a "comparison" run; default: yes, unless re-made from seeds_csv
+    log_to_mlflow: bool | None = None
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from mnist_reg.tracking import tags as T
-from mnist_reg.tracking.store import connect
+from mnist_reg.tracking.store import connect, experiment_id
 
 
 class MissingExperimentError(LookupError):
@@ -68,11 +68,10 @@ def log_comparison(
     """Log ``folder`` (report, CSV, plots) as a run tagged ``run_type=comparison``, and each
     ``(study, tags, metrics)`` row as a run nested under it, so MLflow's table and chart
     view show every study's mean, interval and verdict side by side."""
-    client = connect(uri)
-    found = client.get_experiment_by_name(experiment)
-    assert found is not None  # load_runs checked it
+    # the experiment is new when a comparison re-made from a seeds.csv goes to another store
+    found = experiment_id(connect(uri), uri, experiment)
     with mlflow.start_run(
-        experiment_id=found.experiment_id,
+        experiment_id=found,
         run_name=f"comparison-{pd.Timestamp.now():%Y%m%d-%H%M%S}",
         tags={T.RUN_TYPE: T.COMPARISON, **tags},
     ) as run:
@@ -80,7 +79,7 @@ def log_comparison(
         mlflow.log_artifacts(str(folder))
         for study, row_tags, row_metrics in rows:
             with mlflow.start_run(
-                experiment_id=found.experiment_id,
+                experiment_id=found,
                 run_name=study,
                 nested=True,
                 tags={T.RUN_TYPE: T.COMPARED_STUDY, **row_tags},

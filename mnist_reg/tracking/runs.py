@@ -25,9 +25,7 @@ from mnist_reg.config.schema import MlflowConfig
 from mnist_reg.tracking import tags as T
 from mnist_reg.tracking.lifecycle import ended_on_error, is_active
 from mnist_reg.tracking.races import retry_duplicate_row
-from mnist_reg.tracking.store import connect
-
-DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
+from mnist_reg.tracking.store import connect, experiment_id
 
 # A split as MLflow logs it: its context ("training", ...) and its images and labels.
 Split = tuple[str, np.ndarray, np.ndarray]
@@ -47,14 +45,7 @@ class Tracker:
         self.client = connect(uri)
         self.log_model = cfg.log_model
         self._digests: dict[str, str] = {}
-        experiment = self.client.get_experiment_by_name(cfg.experiment)
-        if experiment is None:
-            location = cfg.artifact_location
-            if location is None and uri.startswith(("sqlite:", "file:", "/", "./")):
-                location = DEFAULT_ARTIFACT_DIR.resolve().as_uri()  # a server picks its own
-            self.experiment_id = self.client.create_experiment(cfg.experiment, location)
-        else:
-            self.experiment_id = experiment.experiment_id
+        self.experiment_id = experiment_id(self.client, uri, cfg.experiment, cfg.artifact_location)
 
     def run_exists(self, run_id: str | None) -> bool:
         if run_id is None:

@@ -8,10 +8,14 @@ keep the active run and its nesting) reads it from here. MLflow also exports it 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 from mlflow.tracking import MlflowClient
 
 from mnist_reg.config.stores import ensure_sqlite_parent
+
+DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
 
 
 def connect(uri: str) -> MlflowClient:
@@ -19,3 +23,17 @@ def connect(uri: str) -> MlflowClient:
     ensure_sqlite_parent(uri)
     mlflow.set_tracking_uri(uri)
     return MlflowClient(uri)
+
+
+def experiment_id(
+    client: MlflowClient, uri: str, name: str, artifact_location: str | None = None
+) -> str:
+    """The experiment ``name``'s ID, created if new: with a local store its artifacts go to
+    ``artifact_location`` or ``mlruns/artifacts`` (a tracking server picks its own)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    location = artifact_location
+    if location is None and uri.startswith(("sqlite:", "file:", "/", "./")):
+        location = DEFAULT_ARTIFACT_DIR.resolve().as_uri()
+    return client.create_experiment(name, location)
