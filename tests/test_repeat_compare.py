@@ -125,8 +125,16 @@ def test_compare_agrees_with_what_mlflow_holds(store: Path) -> None:
     assert set(rows) == {"mnist-baseline", "mnist-dropout"}
     for study, row in rows.items():
         assert row.data.tags["mlflow.parentRunId"] == logged[0].info.run_id
-        assert row.data.metrics["test_mean"] == pytest.approx(table.loc[study, "test_mean"])
+        # in MLflow as in the report: accuracies in %, differences in points
+        assert row.data.metrics["test_mean"] == pytest.approx(
+            100 * float(table.loc[study, "test_mean"]), abs=1e-4
+        )
     assert rows["mnist-dropout"].data.tags["verdict"] == table.loc["mnist-dropout", "verdict"]
+    dropout = rows["mnist-dropout"].data.metrics
+    assert dropout["diff"] == pytest.approx(
+        100 * table["diff"].astype(float).to_dict()["mnist-dropout"], abs=1e-4
+    )
+    assert dropout["p_welch"] == pytest.approx(table.loc["mnist-dropout", "p_welch"], rel=1e-3)
 
 
 def test_compare_views_of_shared_seeds_and_seeds_csv(store: Path) -> None:
@@ -191,7 +199,10 @@ def test_a_comparison_remade_from_seeds_csv_can_be_logged_to_a_fresh_store(
     assert set(rows) == set(table.index)
     for study, row in rows.items():
         assert row.data.tags["mlflow.parentRunId"] == comparison.info.run_id
-        assert row.data.metrics["test_mean"] == pytest.approx(table.loc[study, "test_mean"])
+        # in MLflow as in the report: accuracies in %, differences in points
+        assert row.data.metrics["test_mean"] == pytest.approx(
+            100 * float(table.loc[study, "test_mean"]), abs=1e-4
+        )
         assert row.data.tags["verdict"] == table.loc[study, "verdict"]
 
 

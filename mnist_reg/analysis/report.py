@@ -140,6 +140,15 @@ ROW_METRICS = (
     "best_test_accuracy",
     "epochs_budget",
 )
+# Shown in MLflow as the report shows them: accuracies in %, differences in points
+IN_PERCENT = {key for key in ROW_METRICS if key.startswith(("test_", "diff", "best_"))} | {"mdd"}
+
+
+def _for_mlflow(key: str, value: float) -> float:
+    """A row's value as MLflow shows it: in % or points to 4 decimals, p to 4 digits."""
+    if key in IN_PERCENT:
+        return round(100 * value, 4)
+    return float(f"{value:.4g}")
 
 
 def mlflow_rows(table: pd.DataFrame) -> list[tuple[str, dict[str, str], dict[str, float]]]:
@@ -151,7 +160,9 @@ def mlflow_rows(table: pd.DataFrame) -> list[tuple[str, dict[str, str], dict[str
         if row.get("baseline"):
             tags[T.BASELINE] = str(row["baseline"])
         metrics = {
-            key: float(row[key]) for key in ROW_METRICS if key in row and pd.notna(row[key])
+            key: _for_mlflow(key, float(row[key]))
+            for key in ROW_METRICS
+            if key in row and pd.notna(row[key])
         }
         rows.append((str(row["study"]), tags, metrics))
     return rows
