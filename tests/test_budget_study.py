@@ -69,8 +69,22 @@ def test_the_study_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert version.tags["seeds"] == "4"
     experiment = client.get_experiment_by_name("budget")
     assert experiment is not None
-    trained = len(client.search_runs([experiment.experiment_id]))
+    runs = client.search_runs([experiment.experiment_id])
+    trained = [r for r in runs if r.data.tags.get("run_type") in ("sweep", "trial", "repeat")]
+    # the report's comparison, one row per cell, is where MLflow users look
+    (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
+    rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
+    table = pd.read_csv(folder / "comparison" / "comparison.csv").set_index("study")
+    assert set(rows) == set(table.index) == {"budget-baseline-e2", "budget-dropout-e2"}
+    for name, row in rows.items():
+        assert row.data.tags["mlflow.parentRunId"] == comparison.info.run_id
+        assert row.data.metrics["test_mean"] == pytest.approx(
+            100 * table["test_mean"].astype(float).to_dict()[name], abs=1e-4
+        )
 
     again = study(tmp_path)
     assert "+ -m mnist_reg." not in again.stdout  # no search, no repeat: all were recorded
-    assert len(client.search_runs([experiment.experiment_id])) == trained
+    runs = client.search_runs([experiment.experiment_id])
+    assert sum(r.data.tags.get("run_type") in ("sweep", "trial", "repeat") for r in runs) == len(
+        trained
+    )

@@ -3,11 +3,13 @@
 gap against training length per technique (``budget.png``), and the full statistics of
 ``python -m mnist_reg.compare`` in ``comparison/``.
 
-    python experiments/budget/report.py
+    python experiments/budget/report.py                        # files only
+    python experiments/budget/report.py --store mlruns/budget  # and the comparison in MLflow
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +50,9 @@ def first_better(table: pd.DataFrame) -> dict[str, str]:
     result = {}
     for technique, rows in table[table["technique"] != "baseline"].groupby("technique"):
         better = rows[rows["verdict"] == "better than baseline"]["train_epochs"]
-        result[str(technique)] = f"{int(better.min())} epochs" if not better.empty else "none"
+        tested = ", ".join(str(int(e)) for e in sorted(rows["train_epochs"]))
+        none = f"none (tested at {tested} epochs)"
+        result[str(technique)] = f"{int(better.min())} epochs" if not better.empty else none
     return result
 
 
@@ -119,7 +123,19 @@ def best_model_lines(folder: Path) -> list[str]:
     ]
 
 
-def write_report(folder: Path = HERE) -> None:
+def logged(tracking: str) -> list[str]:
+    """compare's overrides that log the comparison into the study's store."""
+    return [
+        f"mlflow.tracking_uri={tracking}",
+        "mlflow.experiment=budget",
+        "compare.log_to_mlflow=true",
+    ]
+
+
+def write_report(folder: Path = HERE, tracking: str | None = None, planned: int = 15) -> None:
+    """The report from ``folder``'s files (of the ``planned`` cells, those finished so far);
+    with ``tracking`` (a store's URI), the comparison is also logged there, one nested run
+    per cell, for MLflow's table and chart view."""
     frame, correct = seed_files.read(folder / seed_files.SEEDS_CSV)
     comparison = compare_seeds(frame, correct, None, same_epochs=True)
     table = comparison.table
@@ -132,6 +148,7 @@ def write_report(folder: Path = HERE) -> None:
             f"compare.seeds_csv={folder / seed_files.SEEDS_CSV}",
             "compare.same_epochs=true",
             f"compare.output_dir={folder / 'comparison'}",
+            *(logged(tracking) if tracking else []),
         ],
         cwd=REPO,
         check=True,
@@ -157,7 +174,13 @@ def write_report(folder: Path = HERE) -> None:
         "# Where regularization pays: the training-budget study",
         "",
         "Made by `python experiments/budget/report.py` from `seeds.csv` and `tuning.csv` "
-        f"({len(frame)} repeats). The statistics in full: [comparison/report.md]"
+        f"({len(frame)} repeats): {len(table)} of the study's {planned} cells"
+        + (
+            " (the study is still running; a re-run of run.py adds the rest)"
+            if len(table) < planned
+            else ""
+        )
+        + ". The statistics in full: [comparison/report.md]"
         "(comparison/report.md). How the study was designed: [README.md](README.md).",
         "",
         "**First training length at which each technique beats the same-length baseline "
@@ -177,5 +200,14 @@ def write_report(folder: Path = HERE) -> None:
     print(f"written {folder / 'report.md'}")
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--store", help="also log the comparison to this MLflow store, e.g. mlruns/budget"
+    )
+    args = parser.parse_args()
+    write_report(HERE, f"sqlite:///{args.store}/mlflow.db" if args.store else None)
+
+
 if __name__ == "__main__":
-    write_report()
+    main()

@@ -253,7 +253,7 @@ def run_study(plan: Plan) -> None:
         if seed not in done_seeds(plan.folder / "best", "budget-best"):
             repeat(plan, best, seed, plan.folder / "best", "budget-best")
     register_best_model(plan)
-    write_report(plan.folder)
+    write_report(plan.folder, plan.tracking, len(plan.techniques) * len(plan.budgets))
 
 
 def merged(defaults: list[str], extra: list[str]) -> list[str]:
