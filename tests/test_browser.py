@@ -27,6 +27,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 # A folder holding a real sweep's mlruns/ (the README's screenshots); default: a tiny sweep
 REAL_STORE = os.environ.get("MNIST_REG_UI_STORE")
+# A real study's store holding a comparison (a tracking URI); default: two tiny studies
+REAL_COMPARED = os.environ.get("MNIST_REG_UI_COMPARED")
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +63,16 @@ def cli(module: str, *args: str, cwd: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two tiny studies with two seed repeats each, and their comparison."""
+def compared(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The tracking URI of two tiny studies with two seed repeats each, and their comparison."""
+    if REAL_COMPARED:
+        return REAL_COMPARED
     root = tmp_path_factory.mktemp("compared")
     for technique in ("baseline", "dropout"):
         cli("sweep", f"+technique={technique}", *TINY, cwd=root)
         cli("repeat", f"+technique={technique}", *TINY, "repeat.count=2", cwd=root)
     cli("compare", cwd=root)
-    return root
+    return f"sqlite:///{root}/mlruns/mlflow.db"
 
 
 def launch(playwright: Any) -> Any:
@@ -84,6 +88,16 @@ def show_columns(page: Any, columns: tuple[str, ...]) -> None:
     for column in columns:
         menu.get_by_text(column, exact=True).first.click()
     page.keyboard.press("Escape")
+
+
+def widen(page: Any, column: str, pixels: int) -> None:
+    """Drag the right edge of the runs table's ``column`` header ``pixels`` to the right."""
+    header = page.locator(f"[role=columnheader][col-id='{column}']").first
+    edge = header.locator(".ag-header-cell-resize").bounding_box()
+    page.mouse.move(edge["x"] + 2, edge["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(edge["x"] + 2 + pixels, edge["y"] + 5, steps=5)
+    page.mouse.up()
 
 
 def expand(page: Any, run_name: str) -> None:
@@ -146,36 +160,41 @@ def test_runs_table_shows_the_study_its_trials_and_their_metrics(
 
 
 def test_each_compared_study_shows_its_mean_and_interval_as_columns(
-    compared: Path, tmp_path: Path
+    compared: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    uri = f"sqlite:///{compared}/mlruns/mlflow.db"
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("mnist-reg")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id])
-    (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
-    rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
-    assert set(rows) == {"mnist-baseline", "mnist-dropout"}
+    client = MlflowClient(compared)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    comparison = client.search_runs(
+        experiments, "tags.run_type = 'comparison'", order_by=["attributes.start_time DESC"]
+    )[0]
+    parent = f"tags.mlflow.parentRunId = '{comparison.info.run_id}'"
+    rows = {r.info.run_name: r for r in client.search_runs(experiments, parent)}
+    assert set(rows) == {"mnist-baseline", "mnist-dropout"} or (REAL_COMPARED and rows)
     shots = screenshots(tmp_path)
-    columns = ("test_mean", "test_ci_low", "test_ci_high")
+    columns = ("test_mean", "test_ci_low", "test_ci_high", "diff", "p_holm", "verdict")
     with (
-        mlflow_server(uri, compared / "server", workers=1) as url,
+        mlflow_server(compared, tmp_path / "server", workers=1) as url,
         sync_playwright() as playwright,
     ):
         browser = launch(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1700, "height": 700})
-            page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs", wait_until="load")
+            page = browser.new_page(viewport={"width": 1700, "height": 760})
+            experiment = comparison.info.experiment_id
+            page.goto(f"{url}/#/experiments/{experiment}/runs", wait_until="load")
             page.get_by_text(comparison.info.run_name).first.wait_for(timeout=90_000)
             assistant = page.locator("button[aria-label*='lose']")
             if assistant.count():
                 assistant.first.click()
+            search = page.get_by_placeholder('metrics.rmse < 1 and params.model = "tree"')
+            search.fill(parent)  # the comparison's rows only (MLflow keeps their parent)
+            search.press("Enter")
+            page.wait_for_timeout(2_000)
             expand(page, comparison.info.run_name)
             for name in rows:
                 page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
-            show_columns(page, columns)
+            show_columns(page, ("Dataset", "Source", "Models", *columns))  # untick, tick
             headers = page.locator("[role=columnheader]").all_inner_texts()
             assert set(columns) <= set(headers)
             cells = page.locator("[role=gridcell][col-id*='test_mean']")
@@ -183,9 +202,22 @@ def test_each_compared_study_shows_its_mean_and_interval_as_columns(
             shown = [float(t) for t in cells.all_inner_texts() if t.strip() not in ("", "-")]
             for row in rows.values():  # MLflow prints the stored float as it is
                 assert row.data.metrics["test_mean"] in [pytest.approx(v) for v in shown]
+            widen(page, "attributes.`Run Name`", 120)
+            widen(page, "tags.`verdict`", 260)
+            page.wait_for_timeout(1_000)
             page.screenshot(path=str(shots / "mlflow-compare.png"))
+            # the same rows in the chart view, every one shown, their test accuracies
+            page.locator("label:has(input[value=CHART])").click()
+            page.get_by_placeholder("Search metric charts").wait_for(timeout=30_000)
+            page.locator("[role=columnheader] button").first.click()
+            page.get_by_text("Show all runs").first.click()
+            page.get_by_placeholder("Search metric charts").fill("test_")
+            page.get_by_text("test_mean", exact=True).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(3_000)  # the charts animate in
+            page.screenshot(path=str(shots / "mlflow-compare-chart.png"))
         finally:
             browser.close()
+    assert (shots / "mlflow-compare-chart.png").stat().st_size > 10_000
 
 
 def test_chart_view_compares_the_trials_of_a_study(
