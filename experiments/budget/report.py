@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import NullLocator
 from scipy import stats as scipy_stats
 
 from mnist_reg.analysis import seeds as seed_files
@@ -67,6 +68,7 @@ def figure(table: pd.DataFrame, folder: Path) -> None:
         gap.plot(x, 100 * rows["gap_mean"], marker="o", label=technique)
     for ax in (acc, gap):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())  # no 2.9 x 10^0 when one length is in
         ax.set_xticks(sorted(table["train_epochs"].unique()))
         ax.set_xticklabels([str(int(e)) for e in sorted(table["train_epochs"].unique())])
         ax.set_xlabel("training length (epochs, batch 128)")
@@ -103,6 +105,20 @@ def cell_rows(table: pd.DataFrame, tuning: pd.DataFrame) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def cost_line(table: pd.DataFrame, tuning: pd.DataFrame) -> str:
+    """What the cells in ``table`` cost: their searches' wall clock and their repeats' fit."""
+    searched = tuning[tuning.index.isin(table["study"])]
+    search = searched["wall_seconds"].sum() / 60
+    repeats = (table["seconds_mean"] * table["repeats"]).sum() / 60
+    return (
+        f"Cost of these cells: {search:.0f} min of search (wall clock, from its first trial's "
+        f"start to its last one's end) and {repeats:.0f} min of repeats (inside `fit`, summed) "
+        f"on the 2-core machine: {2 * (search + repeats):.0f} CPU-minutes at most (both cores "
+        "busy throughout). Minutes of cells that shared the machine with other jobs are upper "
+        "bounds ([README.md](README.md#sittings))."
+    )
 
 
 def best_model_lines(folder: Path) -> list[str]:
@@ -165,7 +181,7 @@ def write_report(folder: Path = HERE, tracking: str | None = None, planned: int 
         "p Holm",
         "gap (points)",
         "tuning's best val. %",
-        "tuning min",
+        "search min",
         "repeats min (in fit)",
         "verdict",
     ]
@@ -188,6 +204,8 @@ def write_report(folder: Path = HERE, tracking: str | None = None, planned: int 
         + "; ".join(f"{t}: {e}" for t, e in sorted(first.items())),
         "",
         *markdown_table(header, cell_rows(table, tuning)),
+        "",
+        cost_line(table, tuning),
         "",
         "![accuracy and gap against training length](budget.png)",
         "",
