@@ -145,10 +145,11 @@ IN_PERCENT = {key for key in ROW_METRICS if key.startswith(("test_", "diff", "be
 
 
 def _for_mlflow(key: str, value: float) -> float:
-    """A row's value as MLflow shows it: in % or points to 4 decimals, p to 4 digits."""
+    """A row's value as MLflow shows it: in % or points to 4 decimals, p to 4 digits, counts
+    as they are."""
     if key in IN_PERCENT:
         return round(100 * value, 4)
-    return float(f"{value:.4g}")
+    return float(f"{value:.4g}") if key.startswith("p_") else value
 
 
 def mlflow_rows(table: pd.DataFrame) -> list[tuple[str, dict[str, str], dict[str, float]]]:
