@@ -1,5 +1,5 @@
 """The training-budget study's report, from its committed files alone (``seeds.csv``,
-``test_correct.npz``, ``tuning.csv``, ``best/seeds.csv``): ``report.md``, the accuracy and
+``test_correct.csv``, ``tuning.csv``, ``best/seeds.csv``): ``report.md``, the accuracy and
 gap against training length per technique (``budget.png``), and the full statistics of
 ``python -m mnist_reg.compare`` in ``comparison/``.
 

@@ -5,7 +5,7 @@
 
 Each cell (technique, training length) is tuned at its own length with the same search
 budget for every technique, then retrained with fresh seeds. Each cell's tuning is appended
-to ``tuning.csv`` and each seed's result to ``seeds.csv`` (and ``test_correct.npz``) as soon
+to ``tuning.csv`` and each seed's result to ``seeds.csv`` (and ``test_correct.csv``) as soon
 as it ends, so the study resumes from the committed files on any machine: a re-run trains
 only the missing cells and seeds. (A search cut off half-way restarts on a fresh machine; on
 the same machine Optuna resumes it from ``mlruns/budget/``.)

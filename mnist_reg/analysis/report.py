@@ -49,7 +49,7 @@ METHOD = f"""\
   needs independent trials trained in full, so it is blank for TPE, Bayesian and Hyperband
   searches and for searches that pruned a trial.
 - Every repeat's numbers are in `seeds.csv` (and its per-image test results in
-  `test_correct.npz`); `python -m mnist_reg.compare compare.seeds_csv=seeds.csv` re-makes
+  `test_correct.csv`); `python -m mnist_reg.compare compare.seeds_csv=seeds.csv` re-makes
   the repeats' tables from them.
 """
 

@@ -1,7 +1,7 @@
 """A comparison's per-seed table, ``seeds.csv``: one row per seed repeat (study, seed, split
 seed, test and validation accuracy, epochs, its run), written next to every report and read
 back to re-make one; and the repeats' per-image test results beside it
-(``test_correct.npz``), for the interval over test images."""
+(``test_correct.csv``), for the interval over test images."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mnist_reg.analysis import stats
 from mnist_reg.tracking import tags as T
 
 SEEDS_CSV = "seeds.csv"
-CORRECT_NPZ = "test_correct.npz"
+CORRECT_CSV = "test_correct.csv"  # run_id, images, bits: packed, in hex (text, not data)
 
 
 def column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -90,13 +90,17 @@ def repeat_summary(seeds: pd.DataFrame) -> dict[str, Any]:
 
 def write(folder: Path, seeds: pd.DataFrame, correct: dict[str, np.ndarray]) -> None:
     """``seeds.csv`` and, for the runs that logged them, their per-image test results as
-    packed bits (about 1.3 kB per run on MNIST's 10,000 test images)."""
+    packed bits in hex (about 2.5 kB of text per run on MNIST's 10,000 test images)."""
     seeds.to_csv(folder / SEEDS_CSV, index=False)
     kept = {run: correct[run] for run in seeds["run_id"] if run in correct}
     if kept:
-        packed = {run: np.packbits(values.astype(bool)) for run, values in kept.items()}
-        sizes = {f"{run}_size": np.array(len(values)) for run, values in kept.items()}
-        np.savez_compressed(folder / CORRECT_NPZ, **packed, **sizes)  # type: ignore[arg-type]
+        rows = [
+            (run, len(values), np.packbits(values.astype(bool)).tobytes().hex())
+            for run, values in kept.items()
+        ]
+        pd.DataFrame(rows, columns=["run_id", "images", "bits"]).to_csv(
+            folder / CORRECT_CSV, index=False
+        )
 
 
 def read(path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -106,11 +110,12 @@ def read(path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     if missing:
         raise ValueError(f"{path} lacks the columns {', '.join(missing)}")
     correct: dict[str, np.ndarray] = {}
-    beside = path.parent / CORRECT_NPZ
+    beside = path.parent / CORRECT_CSV
     if beside.exists():
-        with np.load(beside) as saved:
-            for run in seeds["run_id"]:
-                if run in saved:
-                    size = int(saved[f"{run}_size"])
-                    correct[run] = np.unpackbits(saved[run])[:size].astype(bool)
+        saved = pd.read_csv(beside, dtype={"run_id": str, "bits": str}).set_index("run_id")
+        for run in seeds["run_id"]:
+            if run in saved.index:
+                bits = np.frombuffer(bytes.fromhex(str(saved.at[run, "bits"])), dtype=np.uint8)
+                size = int(str(saved.at[run, "images"]))
+                correct[run] = np.unpackbits(bits)[:size].astype(bool)
     return seeds, correct
