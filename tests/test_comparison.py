@@ -248,7 +248,10 @@ def test_same_epochs_tests_each_training_length_against_its_own_baseline() -> No
     assert rows["dropout-e30"]["train_epochs"] == 30
     assert rows["dropout-e5"]["family"] == 2
     ambiguous = by_study(compare_runs(runs, CompareConfig()).table)  # two baselines: untested
-    assert ambiguous["dropout-e5"]["verdict"].startswith("no baseline with repeats")
+    verdict = ambiguous["dropout-e5"]["verdict"]
+    assert "2 baselines on the same data (base-e30, base-e5)" in verdict
+    assert "compare.baseline" in verdict and "compare.same_epochs=true" in verdict
+    assert ambiguous["dropout-e5"]["baseline"] is None  # no family: nothing was tested
 
 
 def _search(sampler: str, pruned: bool, backend: str = "optuna") -> pd.DataFrame:

@@ -16,11 +16,15 @@ NOT_DISTINGUISHABLE = "not distinguishable from baseline"
 TEST_SET_NOISE = "within test-image noise"
 
 
-def _baseline_for(
+def _baseline_candidates(
     row: pd.Series, table: pd.DataFrame, explicit: str | None, same_epochs: bool
-) -> str | None:
+) -> list[str]:
+    """The studies this row may be tested against: the named one, else every baseline
+    study with repeats on the same data (and, with ``same_epochs``, trained as long)."""
     if explicit:
-        return explicit if explicit != row["study"] else None
+        return [explicit] if explicit != row["study"] else []
+    if row["technique"] == "baseline":
+        return []
     candidates = table[
         (table["technique"] == "baseline")
         & (table["dataset"] == row["dataset"])
@@ -29,9 +33,16 @@ def _baseline_for(
     ]
     if same_epochs:
         candidates = candidates[candidates["train_epochs"] == row["train_epochs"]]
-    if row["technique"] == "baseline" or len(candidates) != 1:
-        return None
-    return str(candidates.iloc[0]["study"])
+    return sorted(str(study) for study in candidates["study"])
+
+
+def _untested(candidates: list[str]) -> str:
+    if len(candidates) > 1:
+        return (
+            f"not tested: {len(candidates)} baselines on the same data ({', '.join(candidates)});"
+            " name one with compare.baseline, or use compare.same_epochs=true"
+        )
+    return "no baseline with repeats on the same data to test against"
 
 
 def _study_correct(seeds: pd.DataFrame, correct: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -76,7 +87,8 @@ def add_tests(
     by_study = {str(s): g for s, g in seeds.groupby("study")} if not seeds.empty else {}
     tested: list[tuple[int, str]] = []
     for index, row in table.iterrows():
-        baseline = _baseline_for(row, table, explicit_baseline, same_epochs)
+        candidates = _baseline_candidates(row, table, explicit_baseline, same_epochs)
+        baseline = candidates[0] if len(candidates) == 1 else None
         ours = by_study.get(row["study"], pd.DataFrame(columns=seeds.columns))
         theirs = by_study.get(baseline or "", pd.DataFrame(columns=seeds.columns))
         if row["study"] == explicit_baseline or (
@@ -86,9 +98,7 @@ def add_tests(
         elif len(ours) < 2:
             table.at[index, "verdict"] = "no seed repeats: the best trial's test accuracy alone"
         elif baseline is None or len(theirs) < 2:
-            table.at[index, "verdict"] = (
-                "no baseline with repeats on the same data to test against"
-            )
+            table.at[index, "verdict"] = _untested(candidates)
         if len(ours) < 2 or baseline is None or len(theirs) < 2:
             continue
         a, b = ours["test_accuracy"].tolist(), theirs["test_accuracy"].tolist()
