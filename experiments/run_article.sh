@@ -10,4 +10,5 @@ python -m mnist_reg.repeat -m -cd experiments \
     +article=baseline,l2,dropout,augmentation,early_stopping repeat.count=5 \
     repeat.first_seed=1000 repeat.vary_split=false data.name=mnist data.val_size=5000 \
     data.train_size=null data.test_size=null data.split_seed=0 train.deterministic=false
-python -m mnist_reg.compare compare.experiments=[article] compare.output_dir=experiments/article
+python -m mnist_reg.compare compare.experiments=[article] compare.baseline=article-baseline \
+    compare.same_epochs=false compare.output_dir=experiments/article

@@ -22,4 +22,4 @@ python -m mnist_reg.repeat -m -cd experiments \
     repeat.vary_split=false data.name=mnist data.val_size=5000 data.test_size=null \
     data.split_seed=0 train.deterministic=false
 python -m mnist_reg.compare compare.experiments=[data-scarcity,article] \
-    compare.output_dir=experiments/data-scarcity
+    compare.baseline=null compare.same_epochs=false compare.output_dir=experiments/data-scarcity

@@ -26,4 +26,5 @@ python -m mnist_reg.repeat -m "${common[@]}" data.train_size=null \
     repeat.source=best repeat.count=5 repeat.first_seed=1000 repeat.vary_split=false
 python -m mnist_reg.compare compare.experiments=[tuned,article] \
     'compare.studies=[tuned-*,article-baseline]' compare.baseline=article-baseline \
+    compare.same_epochs=false \
     compare.output_dir=experiments/tuned
