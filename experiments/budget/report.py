@@ -114,7 +114,8 @@ def cost_line(table: pd.DataFrame, tuning: pd.DataFrame) -> str:
     repeats = (table["seconds_mean"] * table["repeats"]).sum() / 60
     return (
         f"Cost of these cells: {search:.0f} min of search (wall clock, from its first trial's "
-        f"start to its last one's end) and {repeats:.0f} min of repeats (inside `fit`, summed) "
+        f"start to its last one's end, less any pause between sittings) and {repeats:.0f} min "
+        "of repeats (inside `fit`, summed) "
         f"on the 2-core machine: {2 * (search + repeats):.0f} CPU-minutes at most (both cores "
         "busy throughout). Minutes of cells that shared the machine with other jobs are upper "
         "bounds ([README.md](README.md#sittings))."

@@ -53,6 +53,7 @@ REPO = HERE.parent.parent
 TECHNIQUES = ("baseline", "dropout", "l2", "augmentation", "combined")
 BUDGETS = (3, 9, 27)  # epochs
 TUNING_FACTOR = 3  # a cell's search trains at most this many times its length, in epochs
+PAUSE = 60.0  # seconds without a trial running that count as the search stopped, not slow
 SEEDS = tuple(range(1000, 1005))
 HEADLINE_SEEDS = tuple(range(1000, 1010))
 BEST_SEEDS = tuple(range(2000, 2010))
@@ -111,6 +112,20 @@ def run(plan: Plan, module: str, *overrides: str) -> None:
     subprocess.run(command, cwd=REPO, check=True)
 
 
+def search_wall_seconds(starts: pd.Series, ends: pd.Series, pause: float = PAUSE) -> float:
+    """A search's wall clock: from its first trial's start to its last one's end, less any
+    time over ``pause`` seconds in which no trial ran (a search stopped in one sitting and
+    resumed in the next)."""
+    total, until = 0.0, None
+    for start, end in sorted(zip(pd.to_datetime(starts), pd.to_datetime(ends), strict=True)):
+        if until is None or (start - until).total_seconds() > pause:
+            total += (end - start).total_seconds()  # a new stretch of the search
+        elif end > until:
+            total += (end - until).total_seconds()
+        until = end if until is None else max(until, end)
+    return total
+
+
 def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
     """The cell's tuned values: from tuning.csv, else by running its search."""
     path = plan.folder / "tuning.csv"
@@ -151,7 +166,7 @@ def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
         "trials_pruned": row["trials_pruned"],
         "epochs_spent": row["epochs_budget"],
         "train_seconds": pd.to_numeric(trials["metrics.train_seconds"]).sum(),
-        "wall_seconds": (trials["end_time"].max() - trials["start_time"].min()).total_seconds(),
+        "wall_seconds": search_wall_seconds(trials["start_time"], trials["end_time"]),
     }
     frame = pd.concat([done, pd.DataFrame([record])], ignore_index=True)
     frame.to_csv(path, index=False)
