@@ -4,6 +4,7 @@ nothing it already has."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,12 +58,19 @@ def test_the_study_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert (seeds["train_epochs"] == 2).all()
     best = pd.read_csv(folder / "best" / "seeds.csv")
     assert list(best["seed"]) == [2000, 2001, 2002, 2003]
-    means = seeds.groupby("study")["val_accuracy"].mean()
+    shared = seeds[seeds["seed"].isin([1000, 1001])]  # like for like: the seeds both cells have
+    means = shared.groupby("study")["val_accuracy"].mean()
     assert best["study"].unique().tolist() == ["budget-best"]
     assert best["technique"].iloc[0] == str(means.idxmax()).split("-")[1]
+    registered = json.loads((folder / "best" / "registered.json").read_text())
+    assert registered["chosen_among"] == [2000, 2001, 2002, 2003]
+    assert registered["val_accuracy"] == best["val_accuracy"].max()
     report = (folder / "report.md").read_text()
     assert "First training length at which each technique beats" in report
     assert "| 2 | dropout | 2 |" in report
+    best_section = report.split("## The best model")[1]
+    assert f"{means.idxmax()} (" in best_section and "train.learning_rate=" in best_section
+    assert f"`models:/mnist-cnn@budget-study-best` (version {registered['version']})" in report
     assert (folder / "budget.png").exists() and (folder / "comparison" / "report.md").exists()
     client = MlflowClient(f"sqlite:///{tmp_path / 'store'}/mlflow.db")
     version = client.get_model_version_by_alias("mnist-cnn", "budget-study-best")
@@ -82,7 +90,12 @@ def test_the_study_runs_resumes_and_reports(tmp_path: Path) -> None:
             100 * table["test_mean"].astype(float).to_dict()[name], abs=1e-4
         )
 
+    # a re-run whose last step never finished registers without training or querying first
+    client.delete_registered_model("mnist-cnn")
+    (folder / "best" / "registered.json").unlink()
     again = study(tmp_path)
+    assert client.get_model_version_by_alias("mnist-cnn", "budget-study-best").tags["seeds"] == "4"
+    assert (folder / "best" / "registered.json").exists()
     assert "+ -m mnist_reg." not in again.stdout  # no search, no repeat: all were recorded
     runs = client.search_runs([experiment.experiment_id])
     assert sum(r.data.tags.get("run_type") in ("sweep", "trial", "repeat") for r in runs) == len(

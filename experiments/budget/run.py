@@ -39,13 +39,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
-from report import BEST_ALIAS, write_report
+from report import BEST_ALIAS, REGISTERED, best_cell_name, write_report
 
 from mnist_reg.analysis import seeds as seed_files
 from mnist_reg.analysis.comparison import compare_runs
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.config.schema import CompareConfig
-from mnist_reg.tracking import queries
+from mnist_reg.tracking import queries, store
 from mnist_reg.tracking.registry import model_name, register_best, set_alias
 
 HERE = Path(__file__).parent
@@ -126,6 +126,16 @@ def search_wall_seconds(starts: pd.Series, ends: pd.Series, pause: float = PAUSE
     return total
 
 
+def best_trial_epochs(ours: pd.DataFrame, parent: pd.Series) -> float:
+    """The epochs the chosen trial had trained (a successive-halving search chooses among
+    all its rungs, so a cell's configuration can have been found at a shorter length)."""
+    best = ours[ours["run_id"] == parent.get("tags.best_trial_run_id")]
+    if best.empty:
+        return float("nan")
+    initial = pd.to_numeric(best.get("metrics.initial_epoch", pd.Series([0.0]))).fillna(0).iloc[0]
+    return float(initial + pd.to_numeric(best["metrics.epochs_trained"]).iloc[0])
+
+
 def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
     """The cell's tuned values: from tuning.csv, else by running its search."""
     path = plan.folder / "tuning.csv"
@@ -167,6 +177,7 @@ def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
         "epochs_spent": row["epochs_budget"],
         "train_seconds": pd.to_numeric(trials["metrics.train_seconds"]).sum(),
         "wall_seconds": search_wall_seconds(trials["start_time"], trials["end_time"]),
+        "best_trial_epochs": best_trial_epochs(ours, parent),
     }
     frame = pd.concat([done, pd.DataFrame([record])], ignore_index=True)
     frame.to_csv(path, index=False)
@@ -215,9 +226,9 @@ def done_seeds(folder: Path, name: str) -> set[int]:
 
 
 def best_cell(plan: Plan) -> Cell:
-    """The cell whose repeats have the highest mean validation accuracy, and its values."""
-    frame = pd.read_csv(plan.folder / seed_files.SEEDS_CSV)
-    name = str(frame.groupby("study")["val_accuracy"].mean().idxmax())
+    """The cell with the highest mean validation accuracy over the seeds every cell has, and
+    its values."""
+    name = best_cell_name(pd.read_csv(plan.folder / seed_files.SEEDS_CSV))
     tuning = pd.read_csv(plan.folder / "tuning.csv").set_index("study")
     technique, epochs = (
         str(tuning.at[name, "technique"]),
@@ -227,10 +238,11 @@ def best_cell(plan: Plan) -> Cell:
 
 
 def register_best_model(plan: Plan) -> None:
-    """The best cell's seed with the highest validation accuracy, registered as
-    ``mnist-cnn@BEST_ALIAS`` with the seeds' mean and interval as version tags."""
+    """The best cell's seed with the highest validation accuracy among those whose models are
+    in this store, registered as ``mnist-cnn@BEST_ALIAS`` with the seeds' mean and interval
+    as version tags; what was registered goes to ``best/registered.json`` for the report."""
     frame = pd.read_csv(plan.folder / "best" / seed_files.SEEDS_CSV, dtype={"run_id": str})
-    client = MlflowClient(plan.tracking)
+    client = store.connect(plan.tracking)  # mlflow.register_model uses the fluent API's store
     local = [row for row in frame.itertuples() if _has_model(client, str(row.run_id))]
     if not local:
         print("the best cell's models are not in this store: nothing registered")
@@ -244,7 +256,18 @@ def register_best_model(plan: Plan) -> None:
     for key, value in {**tags, "seeds_test_ci_high": ci.high}.items():
         client.set_model_version_tag(model_name("mnist"), version.version, key, str(value))
     set_alias(client, model_name("mnist"), BEST_ALIAS, version.version)
-    print(f"registered models:/{model_name('mnist')}@{BEST_ALIAS} (version {version.version})")
+    model = f"models:/{model_name('mnist')}@{BEST_ALIAS}"
+    record = {
+        "model": model,
+        "version": int(version.version),
+        "seed": int(chosen.seed),  # type: ignore[arg-type]
+        "run_id": run_id,
+        "val_accuracy": val,
+        "test_accuracy": float(chosen.test_accuracy),  # type: ignore[arg-type]
+        "chosen_among": sorted(int(row.seed) for row in local),  # type: ignore[arg-type]
+    }
+    (plan.folder / "best" / REGISTERED).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"registered {model} (version {version.version})")
 
 
 def _has_model(client: MlflowClient, run_id: str) -> bool:
@@ -256,6 +279,7 @@ def _has_model(client: MlflowClient, run_id: str) -> bool:
 
 def run_study(plan: Plan) -> None:
     plan.folder.mkdir(parents=True, exist_ok=True)
+    store.connect(plan.tracking)  # a resumed run may reach the registry before any query
     for epochs in plan.budgets:  # the short cells first: a partial study is already useful
         for technique in plan.techniques:
             cell = (technique, epochs, tune(plan, technique, epochs))
