@@ -36,3 +36,13 @@ def test_a_pause_between_sittings_is_not_charged(runner: ModuleType) -> None:
     # trial 2 was cut off at 22 min; the search resumed 30 minutes later, trials in any order
     starts, ends = times(52, 0, 10), times(60, 10, 22)
     assert runner.search_wall_seconds(starts, ends) == pytest.approx((22 + 8) * 60)
+
+
+def test_paths_are_taken_from_where_the_command_runs(
+    runner: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the searches run from the repository's root, so the
+    plan = runner.parse(["--store", "store", "--folder", "out"])  # parent must agree
+    assert plan.store == str(tmp_path / "store") and plan.folder == tmp_path / "out"
+    assert runner.parse([]).store == str(BUDGET.parent.parent / "mlruns" / "budget")
+    assert plan.tracking == f"sqlite:///{tmp_path}/store/mlflow.db"

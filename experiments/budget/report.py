@@ -282,7 +282,8 @@ def main() -> None:
         "--store", help="also log the comparison to this MLflow store, e.g. mlruns/budget"
     )
     args = parser.parse_args()
-    write_report(HERE, f"sqlite:///{args.store}/mlflow.db" if args.store else None)
+    store = Path(args.store).resolve() if args.store else None  # compare runs from the root
+    write_report(HERE, f"sqlite:///{store}/mlflow.db" if store else None)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ class Plan:
     """What to run and where; the defaults are the study, a test shrinks them."""
 
     folder: Path = HERE
-    store: str = "mlruns/budget"
+    store: str = str(REPO / "mlruns" / "budget")
     techniques: tuple[str, ...] = TECHNIQUES
     budgets: tuple[int, ...] = BUDGETS
     seeds: tuple[int, ...] = SEEDS
@@ -301,18 +301,22 @@ def merged(defaults: list[str], extra: list[str]) -> list[str]:
     return [o for o in defaults if o.split("=", 1)[0] not in keys] + list(extra)
 
 
-def main() -> None:
+def parse(argv: list[str] | None = None) -> Plan:
+    """The plan from the command line; paths relative to the current directory, the
+    default store under the repository whatever the current directory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=HERE, help="where the results go")
-    parser.add_argument("--store", default="mlruns/budget", help="the local MLflow/Optuna store")
+    parser.add_argument(
+        "--store", type=Path, default=REPO / "mlruns" / "budget", help="the MLflow/Optuna store"
+    )
     parser.add_argument("--techniques", nargs="+", default=list(TECHNIQUES))
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="repeats per cell")
     parser.add_argument("overrides", nargs="*", help="extra overrides (a smoke test's tiny data)")
-    args = parser.parse_args()
-    plan = Plan(
-        folder=args.folder,
-        store=args.store,
+    args = parser.parse_args(argv)
+    return Plan(
+        folder=args.folder.resolve(),
+        store=str(args.store.resolve()),  # the searches run from the repository's root
         techniques=tuple(args.techniques),
         budgets=tuple(args.budgets),
         seeds=SEEDS[: args.seeds],
@@ -320,7 +324,10 @@ def main() -> None:
         best_seeds=BEST_SEEDS[: 2 * args.seeds],
         overrides=merged(DATA, args.overrides),
     )
-    run_study(plan)
+
+
+def main() -> None:
+    run_study(parse())
 
 
 if __name__ == "__main__":
