@@ -279,7 +279,6 @@ def _has_model(client: MlflowClient, run_id: str) -> bool:
 
 def run_study(plan: Plan) -> None:
     plan.folder.mkdir(parents=True, exist_ok=True)
-    store.connect(plan.tracking)  # a resumed run may reach the registry before any query
     for epochs in plan.budgets:  # the short cells first: a partial study is already useful
         for technique in plan.techniques:
             cell = (technique, epochs, tune(plan, technique, epochs))
