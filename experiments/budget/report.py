@@ -25,7 +25,7 @@ from matplotlib.ticker import NullLocator
 from scipy import stats as scipy_stats
 
 from mnist_reg.analysis import seeds as seed_files
-from mnist_reg.analysis.comparison import compare_seeds
+from mnist_reg.analysis.comparison import compare_seeds, short_value
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.analysis.tables import markdown_table
 
@@ -160,7 +160,9 @@ def best_model_lines(folder: Path, tuning: pd.DataFrame, seeds: pd.DataFrame) ->
     ci = t_interval(frame["test_accuracy"].tolist())
     test = scipy_stats.ttest_1samp(frame["test_accuracy"], TARGET)
     values = json.loads(str(tuning.at[cell, "values"])) if cell in tuning.index else {}
-    shown = ", ".join(f"{k.removeprefix('technique.')}={_short(v)}" for k, v in values.items())
+    shown = ", ".join(
+        f"{k.removeprefix('technique.')}={short_value(v)}" for k, v in values.items()
+    )
     lines = [
         f"The cell with the best mean validation accuracy over the seeds every cell has, "
         f"{cell} ({shown or 'its defaults'}), retrained with {len(frame)} fresh seeds "
@@ -186,13 +188,6 @@ def best_model_lines(folder: Path, tuning: pd.DataFrame, seeds: pd.DataFrame) ->
         )
         + "; the version's tags hold the 10 seeds' mean and interval.",
     ]
-
-
-def _short(value: Any) -> str:
-    try:
-        return f"{float(value):.3g}"
-    except ValueError:
-        return str(value)
 
 
 def logged(tracking: str) -> list[str]:

@@ -82,7 +82,7 @@ def _settings(group: pd.DataFrame, runs: pd.DataFrame) -> str:
             if k.startswith("tags.best.") and pd.notna(parent[k])
         }
         if shown:
-            return ", ".join(f"{k}={_short(v)}" for k, v in sorted(shown.items()))
+            return ", ".join(f"{k}={short_value(v)}" for k, v in sorted(shown.items()))
     if runs.empty:
         return ""
     first = runs.iloc[0]
@@ -96,10 +96,10 @@ def _settings(group: pd.DataFrame, runs: pd.DataFrame) -> str:
     enabled = str(active.pop("early_stopping.enabled", "False")) == "True"
     if not enabled:
         active = {k: v for k, v in active.items() if not k.startswith("early_stopping.")}
-    return ", ".join(f"{k}={_short(v)}" for k, v in sorted(active.items())) or "none"
+    return ", ".join(f"{k}={short_value(v)}" for k, v in sorted(active.items())) or "none"
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     try:
         number = float(value)
     except (TypeError, ValueError):
