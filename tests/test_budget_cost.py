@@ -46,3 +46,23 @@ def test_paths_are_taken_from_where_the_command_runs(
     assert plan.store == str(tmp_path / "store") and plan.folder == tmp_path / "out"
     assert runner.parse([]).store == str(BUDGET.parent.parent / "mlruns" / "budget")
     assert plan.tracking == f"sqlite:///{tmp_path}/store/mlflow.db"
+
+
+def test_a_best_model_with_seeds_still_missing_is_reported_as_unfinished(
+    runner: ModuleType, tmp_path: Path
+) -> None:
+    report = importlib.import_module("report")
+    seeds = pd.DataFrame(
+        {"study": ["a", "a", "b", "b"], "seed": [1, 2, 1, 2], "val_accuracy": [0.9, 0.9, 1, 1]}
+    )
+    tuning = pd.DataFrame({"values": ['{"train.learning_rate": "0.001"}']}, index=["b"])
+    (tmp_path / "best").mkdir()
+    best = pd.DataFrame({"seed": [2000, 2001, 2002], "test_accuracy": [0.9925, 0.9931, 0.994]})
+    best.to_csv(tmp_path / "best" / "seeds.csv", index=False)
+    text = "\n".join(report.best_model_lines(tmp_path, tuning, seeds, planned=10))
+    assert "3 of its 10 fresh seeds so far" in text and "99.25, 99.31, 99.40" in text
+    assert "Not registered" not in text and "t-test" not in text  # no verdict from part
+    best.iloc[:2].to_csv(tmp_path / "best" / "seeds.csv", index=False)
+    text = "\n".join(report.best_model_lines(tmp_path, tuning, seeds, planned=2))
+    assert "retrained with 2 fresh seeds" in text and "t-test" in text
+    assert "Not registered: the seeds' models are not in the store" in text

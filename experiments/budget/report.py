@@ -151,12 +151,23 @@ def cost_line(table: pd.DataFrame, tuning: pd.DataFrame, best: pd.DataFrame | No
     )
 
 
-def best_model_lines(folder: Path, tuning: pd.DataFrame, seeds: pd.DataFrame) -> list[str]:
+def best_model_lines(
+    folder: Path, tuning: pd.DataFrame, seeds: pd.DataFrame, planned: int = 10
+) -> list[str]:
+    """The best cell's retraining with ``planned`` fresh seeds: its mean and interval
+    against TARGET and its registration, or, while seeds are missing, those in so far."""
     path = folder / "best" / seed_files.SEEDS_CSV
     if not path.exists():
-        return ["The best cell's 10-seed retraining has not run yet."]
+        return [f"The best cell's {planned}-seed retraining has not run yet."]
     frame = pd.read_csv(path)
     cell = best_cell_name(seeds)
+    if len(frame) < planned:
+        accuracies = ", ".join(f"{_pct(a)}" for a in frame["test_accuracy"])
+        return [
+            f"The best cell, {cell}, retrained with {len(frame)} of its {planned} fresh seeds "
+            f"so far (the study is still running): test accuracies {accuracies}%. Its mean, "
+            f"interval against {100 * TARGET:.1f}% and registration follow when all are in."
+        ]
     ci = t_interval(frame["test_accuracy"].tolist())
     test = scipy_stats.ttest_1samp(frame["test_accuracy"], TARGET)
     values = json.loads(str(tuning.at[cell, "values"])) if cell in tuning.index else {}
@@ -186,7 +197,7 @@ def best_model_lines(folder: Path, tuning: pd.DataFrame, seeds: pd.DataFrame) ->
             if len(among) == len(frame)
             else f"seeds {among}, the ones whose models were in the store (of {len(frame)})"
         )
-        + "; the version's tags hold the 10 seeds' mean and interval.",
+        + f"; the version's tags hold the {len(frame)} seeds' mean and interval.",
     ]
 
 
@@ -199,8 +210,11 @@ def logged(tracking: str) -> list[str]:
     ]
 
 
-def write_report(folder: Path = HERE, tracking: str | None = None, planned: int = 15) -> None:
-    """The report from ``folder``'s files (of the ``planned`` cells, those finished so far);
+def write_report(
+    folder: Path = HERE, tracking: str | None = None, planned: int = 15, planned_best: int = 10
+) -> None:
+    """The report from ``folder``'s files (of the ``planned`` cells and the best cell's
+    ``planned_best`` seeds, those finished so far);
     with ``tracking`` (a store's URI), the comparison is also logged there, one nested run
     per cell, for MLflow's table and chart view."""
     frame, correct = seed_files.read(folder / seed_files.SEEDS_CSV)
@@ -264,7 +278,7 @@ def write_report(folder: Path = HERE, tracking: str | None = None, planned: int 
         "",
         "## The best model",
         "",
-        *best_model_lines(folder, tuning, frame),
+        *best_model_lines(folder, tuning, frame, planned_best),
         "",
     ]
     (folder / "report.md").write_text("\n".join(lines))

@@ -291,7 +291,8 @@ def run_study(plan: Plan) -> None:
         if seed not in done_seeds(plan.folder / "best", "budget-best"):
             repeat(plan, best, seed, plan.folder / "best", "budget-best")
     register_best_model(plan)
-    write_report(plan.folder, plan.tracking, len(plan.techniques) * len(plan.budgets))
+    cells = len(plan.techniques) * len(plan.budgets)
+    write_report(plan.folder, plan.tracking, cells, len(plan.best_seeds))
 
 
 def merged(defaults: list[str], extra: list[str]) -> list[str]:
