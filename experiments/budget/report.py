@@ -162,7 +162,7 @@ def best_model_lines(
     frame = pd.read_csv(path)
     cell = best_cell_name(seeds)
     if len(frame) < planned:
-        accuracies = ", ".join(f"{_pct(a)}" for a in frame["test_accuracy"])
+        accuracies = ", ".join(_pct(a) for a in frame["test_accuracy"])
         return [
             f"The best cell, {cell}, retrained with {len(frame)} of its {planned} fresh seeds "
             f"so far (the study is still running): test accuracies {accuracies}%. Its mean, "
