@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 import pytest
+
+from mnist_reg.analysis import seeds as seed_files
+from mnist_reg.analysis import uncertainty
 
 BUDGET = Path(__file__).parent.parent / "experiments" / "budget"
 
@@ -66,3 +70,29 @@ def test_a_best_model_with_seeds_still_missing_is_reported_as_unfinished(
     text = "\n".join(report.best_model_lines(tmp_path, tuning, seeds, planned=2))
     assert "retrained with 2 fresh seeds" in text and "t-test" in text
     assert "Not registered: the seeds' models are not in the store" in text
+
+
+def test_the_best_models_interval_also_covers_the_test_images(
+    runner: ModuleType, tmp_path: Path
+) -> None:
+    report = importlib.import_module("report")
+    seeds = pd.DataFrame({"study": ["b", "b"], "seed": [1, 2], "val_accuracy": [1, 1]})
+    tuning = pd.DataFrame({"values": ["{}"]}, index=["b"])
+    rng = np.random.default_rng(0)
+    correct = {f"r{i}": rng.random(2_000) < 0.99 for i in range(4)}
+    best = pd.DataFrame(
+        {
+            "seed": [2000, 2001, 2002, 2003],
+            "run_id": list(correct),
+            "test_accuracy": [float(c.mean()) for c in correct.values()],
+        }
+    )
+    (tmp_path / "best").mkdir()
+    best.to_csv(tmp_path / "best" / "seeds.csv", index=False)
+    without = "\n".join(report.best_model_lines(tmp_path, tuning, seeds, planned=4))
+    seed_files.write(tmp_path / "best", best, correct)
+    text = "\n".join(report.best_model_lines(tmp_path, tuning, seeds, planned=4))
+    (nested,) = uncertainty.nested_bootstrap(np.stack(list(correct.values())))
+    assert f"[{100 * nested.low:.2f}, {100 * nested.high:.2f}]" in text
+    assert "test images" in text and "test images" not in without
+    assert nested.high - nested.low > 0.005  # 2,000 images: wider than the seeds' spread

@@ -6,6 +6,7 @@ back to re-make one; and the repeats' per-image test results beside it
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,18 @@ def read(path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     missing = [c for c in SEED_COLUMNS if c not in seeds]
     if missing:
         raise ValueError(f"{path} lacks the columns {', '.join(missing)}")
+    return seeds, read_correct(path.parent, seeds["run_id"])
+
+
+def read_correct(folder: Path, runs: Iterable[str]) -> dict[str, np.ndarray]:
+    """The per-image test results saved in ``folder`` for those of ``runs`` that have them."""
     correct: dict[str, np.ndarray] = {}
-    beside = path.parent / CORRECT_CSV
+    beside = folder / CORRECT_CSV
     if beside.exists():
         saved = pd.read_csv(beside, dtype={"run_id": str, "bits": str}).set_index("run_id")
-        for run in seeds["run_id"]:
+        for run in runs:
             if run in saved.index:
                 bits = np.frombuffer(bytes.fromhex(str(saved.at[run, "bits"])), dtype=np.uint8)
                 size = int(str(saved.at[run, "images"]))
                 correct[run] = np.unpackbits(bits)[:size].astype(bool)
-    return seeds, correct
+    return correct
