@@ -31,7 +31,7 @@ from mnist_reg.analysis.comparison import compare_seeds, short_value
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.analysis.tables import markdown_table
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BEST_ALIAS = "budget-study-best"  # mnist-cnn@budget-study-best: the study's best, 10 seeds
 TARGET = 0.995  # what small CNNs of this size are reported at
@@ -216,6 +216,13 @@ def best_model_lines(
     ]
 
 
+def _in_repo(path: Path) -> Path:
+    """``path`` as compare (run from the repository) and its report show it: relative where
+    it can be, so a committed report names no machine's folders."""
+    path = path.resolve()
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 def logged(tracking: str) -> list[str]:
     """compare's overrides that log the comparison into the study's store."""
     return [
@@ -241,9 +248,9 @@ def write_report(
             sys.executable,
             "-m",
             "mnist_reg.compare",
-            f"compare.seeds_csv={folder / seed_files.SEEDS_CSV}",
+            f"compare.seeds_csv={_in_repo(folder / seed_files.SEEDS_CSV)}",
             "compare.same_epochs=true",
-            f"compare.output_dir={folder / 'comparison'}",
+            f"compare.output_dir={_in_repo(folder / 'comparison')}",
             *(logged(tracking) if tracking else []),
         ],
         cwd=REPO,
