@@ -20,7 +20,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullLocator
 from scipy import stats as scipy_stats
@@ -30,6 +29,7 @@ from mnist_reg.analysis import uncertainty
 from mnist_reg.analysis.comparison import compare_seeds, short_value
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.analysis.tables import markdown_table
+from mnist_reg.analysis.verdicts import study_correct
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -161,7 +161,7 @@ def best_model_lines(
     path = folder / "best" / seed_files.SEEDS_CSV
     if not path.exists():
         return [f"The best cell's {planned}-seed retraining has not run yet."]
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(path, dtype={"run_id": str})
     cell = best_cell_name(seeds)
     if len(frame) < planned:
         accuracies = ", ".join(_pct(a) for a in frame["test_accuracy"])
@@ -176,11 +176,10 @@ def best_model_lines(
     shown = ", ".join(
         f"{k.removeprefix('technique.')}={short_value(v)}" for k, v in values.items()
     )
-    runs = frame["run_id"].astype(str).tolist() if "run_id" in frame else []
-    correct = seed_files.read_correct(path.parent, runs)
+    correct = seed_files.read_correct(path.parent, frame["run_id"]) if "run_id" in frame else {}
+    matrix = study_correct(frame, correct) if correct else None
     nested = ""
-    if runs and len(correct) == len(runs):
-        matrix = np.stack([correct[run] for run in runs])
+    if matrix is not None:
         (images,) = uncertainty.nested_bootstrap(matrix)
         nested = (
             f" The 95% interval over the seeds and the test images (a bootstrap over the "

@@ -45,7 +45,7 @@ def _untested(candidates: list[str]) -> str:
     return "no baseline with repeats on the same data to test against"
 
 
-def _study_correct(seeds: pd.DataFrame, correct: dict[str, np.ndarray]) -> np.ndarray | None:
+def study_correct(seeds: pd.DataFrame, correct: dict[str, np.ndarray]) -> np.ndarray | None:
     """The study's (runs, test images) right/wrong matrix, if every repeat logged one."""
     runs = seeds["run_id"].tolist()
     if not runs or any(run not in correct for run in runs):
@@ -62,7 +62,7 @@ def add_test_set_intervals(
     matrices = {}
     for index, row in table.iterrows():
         study_seeds = seeds[seeds["study"] == row["study"]] if not seeds.empty else seeds
-        matrix = _study_correct(study_seeds, correct) if not study_seeds.empty else None
+        matrix = study_correct(study_seeds, correct) if not study_seeds.empty else None
         if matrix is None:
             continue
         matrices[str(row["study"])] = matrix
