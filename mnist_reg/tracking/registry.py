@@ -16,6 +16,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from mnist_reg.tracking import tags as T
 from mnist_reg.tracking.races import retry_duplicate_row
 from mnist_reg.tracking.store import connect
 
@@ -32,7 +33,7 @@ def study_alias(study_name: str) -> str:
 
 def _val_accuracy(version: ModelVersion) -> float:
     try:
-        return float(version.tags.get("val_accuracy", "nan"))
+        return float(version.tags.get(T.VAL_ACCURACY, "nan"))
     except ValueError:
         return math.nan
 
@@ -42,14 +43,14 @@ def register_best(
 ) -> ModelVersion | None:
     """Register ``run_id``'s model (once) as the study's best, and move the aliases."""
     run = client.get_run(run_id)
-    model_uri = run.data.tags.get("model_uri")
+    model_uri = run.data.tags.get(T.MODEL_URI)
     if model_uri is None:  # mlflow.log_model=false, or the model was not logged
         return None
     name = model_name(dataset)
     existing = [
         v
         for v in client.search_model_versions(f"name = '{name}'")
-        if v.tags.get("source_run_id") == run_id
+        if v.tags.get(T.SOURCE_RUN_ID) == run_id
     ]
     if existing:
         version = existing[0]
@@ -58,11 +59,11 @@ def register_best(
             model_uri,
             name,
             tags={
-                "source_run_id": run_id,
-                "study_name": study_name,
-                "technique": run.data.tags.get("technique", ""),
-                "val_accuracy": f"{val_accuracy:.6f}",
-                "test_accuracy": f"{run.data.metrics.get('test_accuracy', math.nan):.6f}",
+                T.SOURCE_RUN_ID: run_id,
+                T.STUDY_NAME: study_name,
+                T.TECHNIQUE: run.data.tags.get(T.TECHNIQUE, ""),
+                T.VAL_ACCURACY: f"{val_accuracy:.6f}",
+                T.TEST_ACCURACY: f"{run.data.metrics.get('test_accuracy', math.nan):.6f}",
             },
         )
     set_alias(client, name, study_alias(study_name), version.version)

@@ -16,6 +16,17 @@ MODEL_URI = "model_uri"
 ERROR = "error"
 VERDICT = "verdict"
 BASELINE = "baseline"
+REPEAT_SOURCE = "repeat_source"  # "best" (a study's best trial) or "config" (as composed)
+RUNG = "rung"  # successive halving: the rung a trial trains to
+CONTINUES_TRIAL = "continues_trial"  # successive halving: the trial whose weights it continues
+KT_ALGORITHM = "kt_algorithm"
+KT_TRIAL_ID = "kt_trial_id"
+KT_CONTINUES_TRIAL = "kt_continues_trial"  # Hyperband: the trial whose weights it continues
+
+# A registered model version's tags (beside STUDY_NAME and TECHNIQUE)
+SOURCE_RUN_ID = "source_run_id"  # the run whose model the version is
+VAL_ACCURACY = "val_accuracy"
+TEST_ACCURACY = "test_accuracy"
 
 # A run's per-image test results: the predicted and the true class of each test image
 TEST_PREDICTIONS = "test_predictions.npz"
@@ -34,3 +45,11 @@ PRUNED = "PRUNED"
 FAIL = "FAIL"
 INTERRUPTED = "INTERRUPTED"  # Keras Tuner: runs again on resume
 TRIAL_STATES = (COMPLETE, PRUNED, FAIL)
+
+
+def study_tags(technique: str, study_name: str, backend: str | None = None) -> dict[str, str]:
+    """The tags every trial or repeat run of a study carries (``backend`` for trials)."""
+    tags = {TECHNIQUE: technique, STUDY_NAME: study_name}
+    if backend is not None:
+        tags[BACKEND] = backend
+    return tags
