@@ -24,8 +24,7 @@ import pandas as pd
 from matplotlib.ticker import NullLocator
 from scipy import stats as scipy_stats
 
-from mnist_reg.analysis import seeds as seed_files
-from mnist_reg.analysis import uncertainty
+from mnist_reg.analysis import seed_files, uncertainty
 from mnist_reg.analysis.comparison import compare_seeds, short_value
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.analysis.tables import markdown_table

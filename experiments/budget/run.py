@@ -41,7 +41,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from report import BEST_ALIAS, REGISTERED, best_cell_name, write_report
 
-from mnist_reg.analysis import seeds as seed_files
+from mnist_reg.analysis import seed_files
 from mnist_reg.analysis.comparison import compare_runs
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.config.schema import CompareConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_reg.analysis import plots, seeds, stats, uncertainty
+from mnist_reg.analysis import plots, seed_files, stats, uncertainty
 from mnist_reg.analysis.comparison import Comparison, compare_runs, compare_seeds
 from mnist_reg.analysis.tables import repeats_section, search_section, tests_section
 from mnist_reg.config.redaction import mask_password
@@ -173,7 +173,7 @@ def load(cfg: CompareAppConfig) -> tuple[Comparison, str]:
     """The comparison: from MLflow's runs, or re-made from a ``seeds.csv``."""
     uri = tracking_uri(cfg.mlflow)
     if cfg.compare.seeds_csv:
-        frame, correct = seeds.read(Path(cfg.compare.seeds_csv))
+        frame, correct = seed_files.read(Path(cfg.compare.seeds_csv))
         same = cfg.compare.same_epochs
         return compare_seeds(frame, correct, cfg.compare.baseline, same), uri
     runs = queries.load_runs(uri, experiments(cfg))
@@ -189,7 +189,7 @@ def run_compare(cfg: CompareAppConfig, command: str) -> Comparison:
     folder = Path(cfg.compare.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     comparison.table.to_csv(folder / "comparison.csv", index=False)
-    seeds.write(folder, comparison.seeds, comparison.correct)
+    seed_files.write(folder, comparison.seeds, comparison.correct)
     write_markdown(comparison, cfg, folder, command)
     plots.save(
         plots.test_accuracy(comparison.table, comparison.per_seed),

@@ -3,38 +3,11 @@ in the terminal."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
-from mnist_reg.analysis.comparison import EXPECTED_BEST_AT, Comparison
-
-
-def _pct(value: Any, digits: int = 2) -> str:
-    return "" if value is None or pd.isna(value) else f"{100 * float(value):.{digits}f}"
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    return "" if value is None or pd.isna(value) else f"{float(value):.{digits}g}"
-
-
-def _interval(mean: Any, low: Any, high: Any, signed: bool = False) -> str:
-    if mean is None or pd.isna(mean):
-        return ""
-    sign = "+" if signed else ""
-    text = f"{100 * float(mean):{sign}.2f}"
-    if pd.notna(low):
-        text += f" [{100 * float(low):{sign}.2f}, {100 * float(high):{sign}.2f}]"
-    return text
-
-
-def _chance(mean: Any, low: Any, high: Any) -> str:
-    if mean is None or pd.isna(mean):
-        return ""
-    text = f"{100 * float(mean):.0f}%"
-    if pd.notna(low):
-        text += f" [{100 * float(low):.0f}, {100 * float(high):.0f}]"
-    return text
+from mnist_reg.analysis.cells import chance, get, interval, num, pair, pct, points
+from mnist_reg.analysis.comparison import Comparison
+from mnist_reg.analysis.studies import EXPECTED_BEST_AT
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -43,16 +16,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _get(row: pd.Series, key: str) -> Any:
-    return row[key] if key in row.index else None
-
-
 def _varied(row: pd.Series) -> str:
     """The sources of randomness the study's interval covers."""
     sources = ["seed"]
-    if (_get(row, "split_seeds") or 0) > 1:
+    if (get(row, "split_seeds") or 0) > 1:
         sources.append("split")
-    if pd.notna(_get(row, "test_nested_low")):
+    if pd.notna(get(row, "test_nested_low")):
         sources.append("test images")
     return " + ".join(sources)
 
@@ -64,17 +33,17 @@ def repeats_section(table: pd.DataFrame) -> list[str]:
             [
                 str(row["study"]),
                 str(row["technique"]),
-                _num(row["train_images"], 6),
+                num(row["train_images"], 6),
                 f"{int(row['repeats'])}",
-                _interval(row["test_mean"], row["test_ci_low"], row["test_ci_high"]),
-                _interval(
-                    row["test_mean"], _get(row, "test_nested_low"), _get(row, "test_nested_high")
+                interval(row["test_mean"], row["test_ci_low"], row["test_ci_high"]),
+                interval(
+                    row["test_mean"], get(row, "test_nested_low"), get(row, "test_nested_high")
                 ),
-                _pct(_get(row, "test_sd"), 3),
+                pct(get(row, "test_sd"), 3),
                 _varied(row),
-                _pct(_get(row, "gap_mean")),
-                _num(row["epochs_mean"]),
-                _num(row["seconds_mean"], 4),
+                pct(get(row, "gap_mean")),
+                num(row["epochs_mean"]),
+                num(row["seconds_mean"], 4),
                 str(row["verdict"]),
             ]
         )
@@ -97,43 +66,48 @@ def repeats_section(table: pd.DataFrame) -> list[str]:
     return markdown_table(header, rows)
 
 
+def tested_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows tested against a baseline: those with a Holm-corrected p-value."""
+    return table[table["p_holm"].notna()] if "p_holm" in table else table.iloc[0:0]
+
+
 def tests_section(table: pd.DataFrame) -> list[str]:
     """Each tested row against its baseline: every view of the difference, in points."""
-    tested = table[table["p_holm"].notna()] if "p_holm" in table else table.iloc[0:0]
+    tested = tested_rows(table)
     if tested.empty:
         return ["No study was tested against a baseline (each needs 2 or more repeats)."]
-    rows = []
-    for _, row in tested.iterrows():
-        diff = _get(row, "diff")
-        rows.append(
-            [
-                str(row["study"]),
-                str(row["baseline"]),
-                _interval(diff, _get(row, "diff_ci_low"), _get(row, "diff_ci_high"), True),
-                _interval(diff, _get(row, "diff_sim_low"), _get(row, "diff_sim_high"), True),
-                _num(_get(row, "p_welch")),
-                _num(_get(row, "p_holm")),
-                _pct(_get(row, "mdd")),
-                _num(_get(row, "hedges_g"), 2),
-                _interval(
-                    _get(row, "paired_diff"),
-                    _get(row, "paired_ci_low"),
-                    _get(row, "paired_ci_high"),
-                    True,
-                )
-                + f" ({_num(_get(row, 'pairs'))} pairs, p {_num(_get(row, 'p_paired'))})",
-                _interval(diff, _get(row, "boot_ci_low"), _get(row, "boot_ci_high"), True),
-                _chance(
-                    _get(row, "p_improvement"),
-                    _get(row, "p_improvement_low"),
-                    _get(row, "p_improvement_high"),
-                ),
-                _interval(diff, _get(row, "diff_nested_low"), _get(row, "diff_nested_high"), True),
-                str(row["verdict"]),
-            ]
-        )
-    family = int(tested["family"].iloc[0])
-    header = [
+    rows = [_test_cells(row) for _, row in tested.iterrows()]
+    return markdown_table(_tests_header(family=int(tested["family"].iloc[0])), rows)
+
+
+def _test_cells(row: pd.Series) -> list[str]:
+    diff = get(row, "diff")
+    paired = interval(
+        get(row, "paired_diff"), get(row, "paired_ci_low"), get(row, "paired_ci_high"), True
+    )
+    return [
+        str(row["study"]),
+        str(row["baseline"]),
+        interval(diff, get(row, "diff_ci_low"), get(row, "diff_ci_high"), True),
+        interval(diff, get(row, "diff_sim_low"), get(row, "diff_sim_high"), True),
+        num(get(row, "p_welch")),
+        num(get(row, "p_holm")),
+        pct(get(row, "mdd")),
+        num(get(row, "hedges_g"), 2),
+        paired + f" ({num(get(row, 'pairs'))} pairs, p {num(get(row, 'p_paired'))})",
+        interval(diff, get(row, "boot_ci_low"), get(row, "boot_ci_high"), True),
+        chance(
+            get(row, "p_improvement"),
+            get(row, "p_improvement_low"),
+            get(row, "p_improvement_high"),
+        ),
+        interval(diff, get(row, "diff_nested_low"), get(row, "diff_nested_high"), True),
+        str(row["verdict"]),
+    ]
+
+
+def _tests_header(family: int) -> list[str]:
+    return [
         "study",
         "against",
         "diff. (points) [95% Welch CI]",
@@ -148,7 +122,6 @@ def tests_section(table: pd.DataFrame) -> list[str]:
         "[95% CI, seeds and test images]",
         "verdict",
     ]
-    return markdown_table(header, rows)
 
 
 def search_section(table: pd.DataFrame) -> list[str]:
@@ -161,14 +134,14 @@ def search_section(table: pd.DataFrame) -> list[str]:
         [
             str(row["study"]),
             f"{row['trials_complete']}/{row['trials_pruned']}/{row['trials_failed']}",
-            _num(row["epochs_budget"], 6),
-            str(_get(row, "best_trial") or ""),
-            _pct(_get(row, "best_val_accuracy")),
-            _pct(_get(row, "best_test_accuracy")),
-            _pct(_get(row, "best_gap")),
-            _num(_get(row, "best_epochs")),
-            _num(_get(row, "best_seconds"), 4),
-            " / ".join(_pct(_get(row, f"expected_best_val_{n}")) or "-" for n in EXPECTED_BEST_AT),
+            num(row["epochs_budget"], 6),
+            str(get(row, "best_trial") or ""),
+            pct(get(row, "best_val_accuracy")),
+            pct(get(row, "best_test_accuracy")),
+            pct(get(row, "best_gap")),
+            num(get(row, "best_epochs")),
+            num(get(row, "best_seconds"), 4),
+            " / ".join(pct(get(row, f"expected_best_val_{n}")) or "-" for n in EXPECTED_BEST_AT),
             str(row["settings"]),
         ]
         for _, row in searched.iterrows()
@@ -189,61 +162,22 @@ def search_section(table: pd.DataFrame) -> list[str]:
     return markdown_table(header, rows)
 
 
-def _points(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else f"{100 * float(value):+.2f}"
+TEST_INTERVAL = ("test_mean", "test_ci_low", "test_ci_high")
+PRINTED = ("study", "train_images", "trials_complete", "best_val_accuracy", "best_test_accuracy")
+PRINTED_IN_PERCENT = ("best_val_accuracy", "best_test_accuracy", *TEST_INTERVAL)
 
 
 def print_table(comparison: Comparison) -> None:
     """The studies, then each tested row's views of its difference from the baseline."""
     table = comparison.table
-    columns = [
-        c
-        for c in (
-            "study",
-            "train_images",
-            "trials_complete",
-            "best_val_accuracy",
-            "best_test_accuracy",
-            "repeats",
-            "test_mean",
-            "test_ci_low",
-            "test_ci_high",
-            "verdict",
-        )
-        if c in table
-    ]
-    shown = table[columns].copy()
-    percent = (
-        "best_val_accuracy",
-        "best_test_accuracy",
-        "test_mean",
-        "test_ci_low",
-        "test_ci_high",
-    )
-    for column in percent:
-        if column in shown:
-            shown[column] = shown[column].map(_pct)
     options = ("display.max_columns", None, "display.width", 250, "display.max_colwidth", 70)
     with pd.option_context(*options):
-        print(shown.to_string(index=False))
-        tested = table[table["p_holm"].notna()] if "p_holm" in table else table.iloc[0:0]
+        print(_studies_view(table).to_string(index=False))
+        tested = tested_rows(table)
         if tested.empty:
             return
         family = int(tested["family"].iloc[0])
-        views = pd.DataFrame(
-            {
-                "study": tested["study"],
-                "diff": tested["diff"].map(_points),
-                "welch 95%": [_pair(r, "diff_ci") for _, r in tested.iterrows()],
-                f"simult. (a/{family})": [_pair(r, "diff_sim") for _, r in tested.iterrows()],
-                "p_holm": tested["p_holm"].map(lambda v: f"{v:.3g}"),
-                f"detectable (a/{family})": tested["mdd"].map(_pct),
-                "paired 95%": [_pair(r, "paired_ci") for _, r in tested.iterrows()],
-                "bootstrap 95%": [_pair(r, "boot_ci") for _, r in tested.iterrows()],
-                "P(improve)": tested["p_improvement"].map(lambda v: f"{100 * v:.0f}%"),
-                "seeds+images 95%": [_pair(r, "diff_nested") for _, r in tested.iterrows()],
-            }
-        )
+        views = _differences_view(tested, family)
         print("\nagainst the baseline (points):")
         print(views.to_string(index=False))
     print(
@@ -252,8 +186,27 @@ def print_table(comparison: Comparison) -> None:
     )
 
 
-def _pair(row: pd.Series, prefix: str) -> str:
-    low, high = _get(row, f"{prefix}_low"), _get(row, f"{prefix}_high")
-    if low is None or pd.isna(low):
-        return ""
-    return f"[{_points(low)}, {_points(high)}]"
+def _studies_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The studies as printed: their search, their repeats and verdict, accuracies in %."""
+    columns = [c for c in (*PRINTED, "repeats", *TEST_INTERVAL, "verdict") if c in table]
+    shown = table[columns]
+    return shown.assign(**{c: shown[c].map(pct) for c in PRINTED_IN_PERCENT if c in shown})
+
+
+def _differences_view(tested: pd.DataFrame, family: int) -> pd.DataFrame:
+    """Each tested row's views of its difference from its baseline, in points."""
+    rows = [row for _, row in tested.iterrows()]
+    return pd.DataFrame(
+        {
+            "study": tested["study"],
+            "diff": tested["diff"].map(points),
+            "welch 95%": [pair(r, "diff_ci") for r in rows],
+            f"simult. (a/{family})": [pair(r, "diff_sim") for r in rows],
+            "p_holm": tested["p_holm"].map(lambda v: f"{v:.3g}"),
+            f"detectable (a/{family})": tested["mdd"].map(pct),
+            "paired 95%": [pair(r, "paired_ci") for r in rows],
+            "bootstrap 95%": [pair(r, "boot_ci") for r in rows],
+            "P(improve)": tested["p_improvement"].map(lambda v: f"{100 * v:.0f}%"),
+            "seeds+images 95%": [pair(r, "diff_nested") for r in rows],
+        }
+    )

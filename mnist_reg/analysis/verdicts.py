@@ -1,28 +1,54 @@
 """Each study's verdict against its baseline: Welch's t-test of the seed repeats' test
 accuracies, Holm-corrected across the rows, with intervals that agree with the corrected
 test, the smallest difference the corrected test could have detected, and the other views of
-the same difference (paired, bootstrap, probability of improvement, test-image noise)."""
+the same difference (paired, bootstrap, probability of improvement, test-image noise).
+
+A row's verdict is a frozen record computed from its inputs; the verdict columns are built
+once from the rows' records and set beside the table."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mnist_reg.analysis import stats, uncertainty
+from mnist_reg.analysis.differences import (
+    Bootstrap,
+    Corrected,
+    Difference,
+    DifferenceOverImages,
+    PairedTest,
+    StudyOverImages,
+    WelchTest,
+    corrected,
+    difference,
+    holm_level,
+    test_accuracies,
+)
+from mnist_reg.analysis.stats import Interval
 
 NOT_DISTINGUISHABLE = "not distinguishable from baseline"
 TEST_SET_NOISE = "within test-image noise"
 
 
-def _baseline_candidates(
-    row: pd.Series, table: pd.DataFrame, explicit: str | None, same_epochs: bool
-) -> list[str]:
+@dataclass(frozen=True)
+class BaselineChoice:
+    """Which study each row is tested against: ``explicit`` where one is named, else the
+    baseline study with repeats on the same data (with ``same_epochs``, trained as long)."""
+
+    explicit: str | None = None
+    same_epochs: bool = False
+
+
+def _baseline_candidates(row: pd.Series, table: pd.DataFrame, choice: BaselineChoice) -> list[str]:
     """The studies this row may be tested against: the named one, else every baseline
     study with repeats on the same data (and, with ``same_epochs``, trained as long)."""
-    if explicit:
-        return [explicit] if explicit != row["study"] else []
+    if choice.explicit:
+        return [choice.explicit] if choice.explicit != row["study"] else []
     if row["technique"] == "baseline":
         return []
     candidates = table[
@@ -31,7 +57,7 @@ def _baseline_candidates(
         & (table["train_images"] == row["train_images"])
         & (table["repeats"] >= 2)
     ]
-    if same_epochs:
+    if choice.same_epochs:
         candidates = candidates[candidates["train_epochs"] == row["train_epochs"]]
     return sorted(str(study) for study in candidates["study"])
 
@@ -55,133 +81,143 @@ def study_correct(seeds: pd.DataFrame, correct: dict[str, np.ndarray]) -> np.nda
     return np.stack([correct[run] for run in runs])
 
 
-def add_test_set_intervals(
-    table: pd.DataFrame, seeds: pd.DataFrame, correct: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Each study's mean test accuracy with an interval over seeds and test images."""
-    matrices = {}
-    for index, row in table.iterrows():
-        study_seeds = seeds[seeds["study"] == row["study"]] if not seeds.empty else seeds
-        matrix = study_correct(study_seeds, correct) if not study_seeds.empty else None
-        if matrix is None:
-            continue
-        matrices[str(row["study"])] = matrix
-        (nested,) = uncertainty.nested_bootstrap(matrix)
-        table.at[index, "test_nested_low"] = nested.low
-        table.at[index, "test_nested_high"] = nested.high
-    return matrices
+@dataclass(frozen=True)
+class Verdict:
+    """One row's verdict and the numbers behind it. A part is None where the row has none:
+    its cells stay empty, and its columns are left out of a table where no row has it."""
+
+    verdict: str
+    baseline: str | None = None  # the study it was tested against
+    over_images: StudyOverImages | None = None
+    difference: Difference | None = None
+    corrected: Corrected | None = None
+    difference_over_images: DifferenceOverImages | None = None
+
+    def cells(self) -> dict[str, Any]:
+        """The row's cells: its verdict and baseline, then each part it has, by column."""
+        cells: dict[str, Any] = {"baseline": self.baseline, "verdict": self.verdict}
+        views = self.difference.views() if self.difference else ()
+        for part in (self.over_images, *views, self.corrected, self.difference_over_images):
+            if part is not None:
+                cells |= asdict(part)
+        return cells
 
 
-def add_tests(
+TEXT_COLUMNS = ("baseline", "verdict")
+PARTS = (StudyOverImages, WelchTest, PairedTest, Bootstrap, Corrected, DifferenceOverImages)
+COLUMNS = (*TEXT_COLUMNS, *(field.name for part in PARTS for field in fields(part)))
+
+
+@dataclass(frozen=True)
+class Tested:
+    """A row tested against its baseline, before Holm's correction across the rows."""
+
+    study: str
+    baseline: str
+    ours: list[float]  # the repeats' test accuracies
+    theirs: list[float]
+    over_images: StudyOverImages | None
+    difference: Difference
+
+
+def with_verdicts(
     table: pd.DataFrame,
     seeds: pd.DataFrame,
     correct: dict[str, np.ndarray],
-    explicit_baseline: str | None,
-    same_epochs: bool = False,
-) -> None:
-    """Welch's t-test of each study's repeats against its baseline's, Holm-corrected, and
-    the other views of each difference."""
-    for column in ("baseline", "verdict"):
-        table[column] = None
-    matrices = add_test_set_intervals(table, seeds, correct)
+    choice: BaselineChoice,
+) -> pd.DataFrame:
+    """``table`` with each row's verdict columns beside it: Welch's t-test of its repeats
+    against its baseline's, Holm-corrected, and the other views of each difference."""
     by_study = {str(s): g for s, g in seeds.groupby("study")} if not seeds.empty else {}
-    tested: list[tuple[int, str]] = []
-    for index, row in table.iterrows():
-        candidates = _baseline_candidates(row, table, explicit_baseline, same_epochs)
-        baseline = candidates[0] if len(candidates) == 1 else None
-        ours = by_study.get(row["study"], pd.DataFrame(columns=seeds.columns))
-        theirs = by_study.get(baseline or "", pd.DataFrame(columns=seeds.columns))
-        if row["study"] == explicit_baseline or (
-            row["technique"] == "baseline" and not explicit_baseline
-        ):
-            table.at[index, "verdict"] = "baseline"
-        elif len(ours) < 2:
-            table.at[index, "verdict"] = "no seed repeats: the best trial's test accuracy alone"
-        elif baseline is None or len(theirs) < 2:
-            table.at[index, "verdict"] = _untested(candidates)
-        if len(ours) < 2 or baseline is None or len(theirs) < 2:
-            continue
-        a, b = ours["test_accuracy"].tolist(), theirs["test_accuracy"].tolist()
-        test = stats.welch(a, b)
-        table.at[index, "baseline"] = baseline
-        table.at[index, "diff"] = test.difference.mean
-        table.at[index, "diff_ci_low"] = test.difference.low
-        table.at[index, "diff_ci_high"] = test.difference.high
-        table.at[index, "p_welch"] = test.p_value
-        table.at[index, "hedges_g"] = test.hedges_g
-        add_other_views(table, index, ours, theirs)  # type: ignore[arg-type]
-        tested.append((index, baseline))  # type: ignore[arg-type]
-    adjusted = stats.holm([float(table.at[i, "p_welch"]) for i, _ in tested])  # type: ignore[arg-type]
-    family = len(tested)
-    for (index, baseline), p_holm in zip(tested, adjusted, strict=True):
-        add_verdict(table, index, p_holm, family, by_study, matrices, baseline)
+    matrices = {s: m for s, g in by_study.items() if (m := study_correct(g, correct)) is not None}
+    tests = [_test(row, table, by_study, matrices, choice) for _, row in table.iterrows()]
+    tested = [test for test in tests if isinstance(test, Tested)]
+    p_holm = iter(stats.holm([test.difference.welch.p_welch for test in tested]))  # in row order
+    rows = [
+        _holm_verdict(test, next(p_holm), len(tested), matrices)
+        if isinstance(test, Tested)
+        else test
+        for test in tests
+    ]
+    return pd.concat([table, verdict_columns(rows, table.index)], axis=1)
 
 
-def add_other_views(
-    table: pd.DataFrame, index: int, ours: pd.DataFrame, theirs: pd.DataFrame
-) -> None:
-    """Paired where the studies share seeds; stratified bootstrap; P(improvement)."""
-    a, b = ours["test_accuracy"].tolist(), theirs["test_accuracy"].tolist()
-    pairs = uncertainty.paired(
-        dict(zip(ours["seed"].astype(int), a, strict=True)),
-        dict(zip(theirs["seed"].astype(int), b, strict=True)),
-    )
-    table.at[index, "pairs"] = pairs.pairs
-    table.at[index, "paired_diff"] = pairs.difference.mean
-    table.at[index, "paired_ci_low"] = pairs.difference.low
-    table.at[index, "paired_ci_high"] = pairs.difference.high
-    table.at[index, "p_paired"] = pairs.p_value
-    boot = uncertainty.bootstrap_difference(a, b)
-    table.at[index, "boot_ci_low"], table.at[index, "boot_ci_high"] = boot.low, boot.high
-    improvement = uncertainty.probability_of_improvement(a, b)
-    table.at[index, "p_improvement"] = improvement.mean
-    table.at[index, "p_improvement_low"] = improvement.low
-    table.at[index, "p_improvement_high"] = improvement.high
-
-
-def add_verdict(
+def _test(
+    row: pd.Series,
     table: pd.DataFrame,
-    index: int,
-    p_holm: float,
-    family: int,
-    by_study: dict[str, pd.DataFrame],
-    matrices: dict[str, np.ndarray],
-    baseline: str,
-) -> None:
+    by_study: Mapping[str, pd.DataFrame],
+    matrices: Mapping[str, np.ndarray],
+    choice: BaselineChoice,
+) -> Verdict | Tested:
+    """The row's test against its one baseline, or its verdict where it has none."""
+    candidates = _baseline_candidates(row, table, choice)
+    baseline = candidates[0] if len(candidates) == 1 else None
+    ours, theirs = by_study.get(row["study"]), by_study.get(baseline or "")
+    over_images = _study_over_images(matrices.get(str(row["study"])))
+    if row["study"] == choice.explicit or (row["technique"] == "baseline" and not choice.explicit):
+        untested = "baseline"
+    elif ours is None or len(ours) < 2:
+        untested = "no seed repeats: the best trial's test accuracy alone"
+    elif baseline is None or theirs is None or len(theirs) < 2:
+        untested = _untested(candidates)
+    else:
+        a, b = test_accuracies(ours), test_accuracies(theirs)
+        return Tested(str(row["study"]), baseline, a, b, over_images, difference(ours, theirs))
+    return Verdict(untested, over_images=over_images)
+
+
+def _study_over_images(matrix: np.ndarray | None) -> StudyOverImages | None:
+    """The study's mean test accuracy with an interval over seeds and test images."""
+    if matrix is None:
+        return None
+    (nested,) = uncertainty.nested_bootstrap(matrix)
+    return StudyOverImages(nested.low, nested.high)
+
+
+def _holm_verdict(
+    test: Tested, p_holm: float, family: int, matrices: Mapping[str, np.ndarray]
+) -> Verdict:
     """Holm's verdict, with the intervals and the detectable difference at the level its
     first step tests (alpha / family): a difference that interval excludes, Holm finds."""
-    ours, theirs = by_study[str(table.at[index, "study"])], by_study[baseline]
-    a, b = ours["test_accuracy"].tolist(), theirs["test_accuracy"].tolist()
-    level = stats.ALPHA / family
-    simultaneous = stats.welch(a, b, confidence=1 - level).difference
-    mdd = stats.minimum_detectable_difference(len(a), len(b), stats.pooled_sd(a, b), level)
-    table.at[index, "family"] = family
-    table.at[index, "p_holm"] = p_holm
-    table.at[index, "diff_sim_low"], table.at[index, "diff_sim_high"] = (
-        simultaneous.low,
-        simultaneous.high,
+    holm = corrected(test.ours, test.theirs, p_holm, family)
+    nested, nested_at_level = None, None
+    if test.study in matrices and test.baseline in matrices:
+        plain, nested_at_level = uncertainty.nested_bootstrap(
+            matrices[test.study],
+            matrices[test.baseline],
+            confidence=(1 - stats.ALPHA, 1 - holm_level(family)),
+        )
+        nested = DifferenceOverImages(plain.low, plain.high)
+    return Verdict(
+        verdict=_holm_text(test.difference.welch.diff, holm, nested_at_level),
+        baseline=test.baseline,
+        over_images=test.over_images,
+        difference=test.difference,
+        corrected=holm,
+        difference_over_images=nested,
     )
-    table.at[index, "mdd"] = mdd
-    nested = [math.nan, math.nan]
-    study = str(table.at[index, "study"])
-    if study in matrices and baseline in matrices:
-        plain, corrected = uncertainty.nested_bootstrap(
-            matrices[study], matrices[baseline], confidence=(1 - stats.ALPHA, 1 - level)
+
+
+def _holm_text(diff: float, holm: Corrected, nested_at_level: Interval | None) -> str:
+    """The verdict in words; ``nested_at_level``: the difference's interval over seeds and
+    test images at Holm's level, where both studies logged their per-image results."""
+    if not holm.p_holm < stats.ALPHA:
+        return (
+            f"{NOT_DISTINGUISHABLE} (a true difference under {100 * holm.mdd:.2f} points would "
+            f"likely go unseen at alpha {stats.ALPHA:g}/{holm.family})"
         )
-        table.at[index, "diff_nested_low"], table.at[index, "diff_nested_high"] = (
-            plain.low,
-            plain.high,
-        )
-        nested = [corrected.low, corrected.high]
-    diff = float(table.at[index, "diff"])  # type: ignore[arg-type]
-    if not p_holm < stats.ALPHA:
-        table.at[index, "verdict"] = (
-            f"{NOT_DISTINGUISHABLE} (a true difference under {100 * mdd:.2f} points would "
-            f"likely go unseen at alpha {stats.ALPHA:g}/{family})"
-        )
-    elif nested[0] <= 0 <= nested[1]:
+    if nested_at_level is not None and nested_at_level.low <= 0 <= nested_at_level.high:
         # the seeds agree, but on these 10,000 images only: a new test set could reverse it
         direction = "above" if diff > 0 else "below"
-        table.at[index, "verdict"] = f"{direction} baseline on this test set, {TEST_SET_NOISE}"
-    else:
-        table.at[index, "verdict"] = "better than baseline" if diff > 0 else "worse than baseline"
+        return f"{direction} baseline on this test set, {TEST_SET_NOISE}"
+    return "better than baseline" if diff > 0 else "worse than baseline"
+
+
+def verdict_columns(rows: list[Verdict], index: pd.Index) -> pd.DataFrame:
+    """The rows' verdict columns, built once from their records: the ``COLUMNS`` some row
+    has, in that order; text as objects (None where none), numbers as floats (NaN where
+    none)."""
+    frame = pd.DataFrame([row.cells() for row in rows], index=index, dtype=object)
+    frame = frame[[column for column in COLUMNS if column in frame]]
+    numbers = [column for column in frame.columns if column not in TEXT_COLUMNS]
+    return frame.astype(dict.fromkeys(numbers, float))
