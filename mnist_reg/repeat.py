@@ -24,7 +24,8 @@ def main(cfg: DictConfig) -> JobResult | None:
 def repeat(cfg: DictConfig) -> str:
     """Check, run and print one configuration's repeats; returns a one-line summary."""
     config = check(cfg)
-    from mnist_reg.repeats import print_outcome, run_repeats
+    from mnist_reg.repeats.outcome import print_outcome
+    from mnist_reg.repeats.runner import run_repeats
 
     outcome = run_guarded(lambda: run_repeats(config))
     print_outcome(outcome)

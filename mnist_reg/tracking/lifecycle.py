@@ -1,6 +1,6 @@
 """How a run ends: FINISHED, FAILED with its error recorded, or KILLED when interrupted.
 
-No exception leaves a run RUNNING; the runs of :mod:`.runs` and :mod:`.repeats` end here.
+No exception leaves a run RUNNING; the runs of :mod:`.runs` and :mod:`.repeat_runs` end here.
 """
 
 from __future__ import annotations

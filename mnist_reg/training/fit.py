@@ -16,9 +16,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_reg import process
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
-from mnist_reg.training import memory
 from mnist_reg.training.augmentation import augmenting, training_dataset
 from mnist_reg.training.model import build_model, compile_model
 
@@ -81,31 +81,11 @@ def train(
     run up to ``train.epochs`` epochs in all, as Keras Tuner's Hyperband does; the history
     then holds only the epochs trained here.
     """
-    memory.share_gpus()  # before TensorFlow initializes a GPU
-    keras.utils.set_random_seed(cfg.train.seed)
-    if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
-        tf.config.experimental.enable_op_determinism()
-    model = build_model(cfg.technique)
-    compile_model(model, cfg.train)
-    if initial_weights is not None:
-        with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(initial_weights)
-    trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
-    if trainee is not model:
-        compile_model(trainee, cfg.train, optimizer=model.optimizer)
+    model, trainee = _seeded_model(cfg, initial_weights)
+    early_stop = _early_stopping(cfg)
     # A diverged run (NaN loss) stops at once instead of training on garbage.
     all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
-    stopping = cfg.technique.early_stopping
-    early_stop = None
-    if stopping.enabled:
-        early_stop = keras.callbacks.EarlyStopping(
-            monitor=stopping.monitor,
-            patience=stopping.patience,
-            min_delta=stopping.min_delta,
-            restore_best_weights=stopping.restore_best_weights,
-            mode="max" if stopping.monitor == "val_accuracy" else "min",
-        )
+    if early_stop is not None:
         all_callbacks.insert(0, early_stop)
     dataset = training_dataset(
         splits.x_train, splits.y_train, cfg.train.batch_size, cfg.train.seed
@@ -124,14 +104,57 @@ def train(
     seconds = time.perf_counter() - start
     curves = {k: [float(v) for v in values] for k, values in history.history.items()}
     epochs = len(curves["loss"])
-    kept = epochs - 1
-    if early_stop is not None and stopping.restore_best_weights and early_stop.best_weights:
-        # Keras 3 restores the best epoch's weights at the end; its epoch counts from 0
-        # across runs, the history from initial_epoch.
-        kept = early_stop.best_epoch - initial_epoch
+    kept = _kept_epoch(cfg, early_stop, epochs, initial_epoch)
     return TrainResult(
         model, curves, epochs, seconds, kept, clean_accuracy(model, splits), initial_epoch
     )
+
+
+def _seeded_model(cfg: Config, initial_weights: str | None) -> tuple[keras.Model, keras.Model]:
+    """The compiled model, seeded (and its starting weights loaded), and what ``fit`` trains:
+    the model itself, or the model behind its augmentation layers."""
+    process.share_gpus()  # before TensorFlow initializes a GPU
+    keras.utils.set_random_seed(cfg.train.seed)
+    if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
+        tf.config.experimental.enable_op_determinism()
+    model = build_model(cfg.technique)
+    compile_model(model, cfg.train)
+    if initial_weights is not None:
+        with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(initial_weights)
+    trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
+    if trainee is not model:
+        compile_model(trainee, cfg.train, optimizer=model.optimizer)
+    return model, trainee
+
+
+def _early_stopping(cfg: Config) -> keras.callbacks.EarlyStopping | None:
+    stopping = cfg.technique.early_stopping
+    if not stopping.enabled:
+        return None
+    return keras.callbacks.EarlyStopping(
+        monitor=stopping.monitor,
+        patience=stopping.patience,
+        min_delta=stopping.min_delta,
+        restore_best_weights=stopping.restore_best_weights,
+        mode="max" if stopping.monitor == "val_accuracy" else "min",
+    )
+
+
+def _kept_epoch(
+    cfg: Config,
+    early_stop: keras.callbacks.EarlyStopping | None,
+    epochs: int,
+    initial_epoch: int,
+) -> int:
+    """The index into the history of the epoch whose weights the model holds."""
+    restores = early_stop is not None and cfg.technique.early_stopping.restore_best_weights
+    if restores and early_stop is not None and early_stop.best_weights:
+        # Keras 3 restores the best epoch's weights at the end; its epoch counts from 0
+        # across runs, the history from initial_epoch.
+        return int(early_stop.best_epoch) - initial_epoch
+    return epochs - 1
 
 
 def clean_accuracy(model: keras.Model, splits: Splits, max_images: int = 5000) -> float:

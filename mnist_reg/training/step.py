@@ -22,9 +22,9 @@ from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training import figures
 from mnist_reg.training.callbacks import EpochMetricsLogger, EpochProgress
 from mnist_reg.training.fit import TestResult, TrainResult, evaluate_on_test, train
-from mnist_reg.training.memory import fresh_session
 from mnist_reg.training.model import model_summary
 from mnist_reg.training.progress import SweepProgress
+from mnist_reg.training.session import fresh_session
 
 
 class DivergedError(RuntimeError):
@@ -44,39 +44,67 @@ def _nothing(result: TrainResult) -> None:
     return None
 
 
-def tracked_training(
-    configure: Callable[[str], Config],
-    splits: Splits,
-    tracker: Tracker,
-    progress: SweepProgress,
-    number: int,
-    open_run: Callable[[], AbstractContextManager[str]],
-    best_so_far: float | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
-    on_trained: Callable[[TrainResult], None] = _nothing,
-    before_test: Callable[[TrainResult], None] = _nothing,
-    initial_weights: str | None = None,
-    initial_epoch: int = 0,
-) -> Tracked:
-    """Train a configuration as the run ``open_run()`` opens (which records any failure),
-    test it and log its model.
+@dataclass(frozen=True)
+class Hooks:
+    """What a caller adds around training: Keras callbacks; ``on_trained(result)`` right
+    after training, before a diverged run fails; ``before_test(result)`` before the test
+    set is touched (raise there to end the run early, e.g. a pruned trial)."""
 
-    Hooks, in order: ``configure(run_id)`` once the run is open returns the configuration
-    to train (a trial's suggestions are made there, so a failing one is recorded);
-    ``on_trained(result)`` right after training, before a diverged run fails;
-    ``before_test(result)`` before the test set is touched (raise there to end the run
-    early, e.g. a pruned trial).
+    callbacks: Sequence[keras.callbacks.Callback] = ()
+    on_trained: Callable[[TrainResult], None] = _nothing
+    before_test: Callable[[TrainResult], None] = _nothing
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """One tracked training as its caller (an Optuna trial, a Keras Tuner trial, a repeat)
+    sets it up.
+
+    ``open_run(tags)`` opens the run (it records any failure); ``configure(run_id)``, called
+    once the run is open, returns the configuration to train (a trial's suggestions are
+    made there, so a failing one is recorded). ``initial_weights`` and ``initial_epoch``
+    continue another run's training.
     """
+
+    number: int  # the trial's number, or the repeat's seed: what progress lines show
+    tags: dict[str, str]  # the run's tags, named in tracking.tags
+    open_run: Callable[[dict[str, str]], AbstractContextManager[str]]
+    configure: Callable[[str], Config]
+    hooks: Hooks = Hooks()
+    best_so_far: float | None = None  # what the progress line compares against
+    initial_weights: str | None = None
+    initial_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """What every tracked training of one sweep or one set of repeats shares."""
+
+    splits: Splits
+    tracker: Tracker
+    progress: SweepProgress
+
+
+def tracked_training(setup: TrialSetup, bench: Workbench) -> Tracked:
+    """Train the configuration of ``setup`` in the run it opens, test it and log its model,
+    with its hooks in between."""
     fresh_session()  # the previous model goes, and its memory
-    progress.trial_started(number)
-    with open_run() as run_id:
-        cfg = configure(run_id)
-        every = [EpochMetricsLogger(tracker), EpochProgress(progress, best_so_far), *callbacks]
-        result = train_logged(cfg, splits, tracker, every, initial_weights, initial_epoch)
-        on_trained(result)
+    bench.progress.trial_started(setup.number)
+    hooks = setup.hooks
+    with setup.open_run(setup.tags) as run_id:
+        cfg = setup.configure(run_id)
+        every = [
+            EpochMetricsLogger(bench.tracker),
+            EpochProgress(bench.progress, setup.best_so_far),
+            *hooks.callbacks,
+        ]
+        result = train_logged(
+            cfg, bench.splits, bench.tracker, every, setup.initial_weights, setup.initial_epoch
+        )
+        hooks.on_trained(result)
         raise_if_diverged(result)
-        before_test(result)
-        test = test_logged(result, splits, tracker)
+        hooks.before_test(result)
+        test = test_logged(result, bench.splits, bench.tracker)
     return Tracked(run_id, result, test)
 
 

@@ -17,8 +17,6 @@ from pathlib import Path
 import keras_tuner as kt
 import pandas as pd
 
-from mnist_reg.config.params import flat_params
-from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import tracking_uri
 from mnist_reg.data.splits import load_splits
@@ -26,15 +24,12 @@ from mnist_reg.search.keras_tuner.project import ProjectState, project_dir
 from mnist_reg.search.keras_tuner.space import trial_values
 from mnist_reg.search.keras_tuner.tuner import STATES, TrackedTuner, make_oracle
 from mnist_reg.search.locks import sole_worker
-from mnist_reg.search.outcome import (
-    BestTrial,
-    SweepOutcome,
-    summarize_interrupted,
-    write_summary,
-)
-from mnist_reg.search.settings import refuse_changed_settings, shared_params, trial_settings
+from mnist_reg.search.outcome import BestTrial, SweepOutcome, summarize_interrupted, write_summary
+from mnist_reg.search.settings import refuse_changed_settings, trial_settings
+from mnist_reg.search.trial import sweep_run
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training.progress import SweepProgress
+from mnist_reg.training.step import Workbench
 
 log = logging.getLogger("mnist_reg")
 
@@ -104,7 +99,7 @@ def _run_kt_sweep(cfg: Config, name: str, folder: Path) -> SweepOutcome:
     budget = cfg.sweep.epoch_budget
     budget_left = budget - state.epochs_spent() if budget is not None else None
     progress = SweepProgress(cfg.sweep.n_trials, 0, cfg.train.epochs, epochs_left=budget_left)
-    tuner = TrackedTuner(cfg, splits, tracker, progress, state, oracle)
+    tuner = TrackedTuner(cfg, Workbench(splits, tracker, progress), state, oracle)
     before = len(tuner.oracle.trials)
     progress.finished = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
     log.info(
@@ -119,15 +114,7 @@ def _run_kt_sweep(cfg: Config, name: str, folder: Path) -> SweepOutcome:
         len(splits.y_val),
         len(splits.y_test),
     )
-    with tracker.sweep_run(
-        name,
-        cfg.technique.name,
-        state.data.get("mlflow_parent_run_id"),
-        shared_params(cfg),
-        flat_params(cfg, sections=("sweep",)),
-        safe_yaml(cfg),
-        backend="keras_tuner",
-    ) as parent_run_id:
+    with sweep_run(tracker, cfg, state.data.get("mlflow_parent_run_id")) as parent_run_id:
         state.data["mlflow_parent_run_id"] = parent_run_id
         state.save()
         try:

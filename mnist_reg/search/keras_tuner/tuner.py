@@ -9,17 +9,14 @@ from typing import Any
 
 import keras_tuner as kt
 
-from mnist_reg.config.params import with_values
 from mnist_reg.config.schema import Config
-from mnist_reg.data.splits import Splits
 from mnist_reg.search.keras_tuner.project import ProjectState
 from mnist_reg.search.keras_tuner.space import hyperparameters, trial_values
-from mnist_reg.tracking.runs import Tracker
-from mnist_reg.tracking.tags import INTERRUPTED
+from mnist_reg.search.trial import trial_config, trial_tags
+from mnist_reg.tracking import tags as T
 from mnist_reg.training.callbacks import EpochCounter
 from mnist_reg.training.fit import TrainResult
-from mnist_reg.training.progress import SweepProgress
-from mnist_reg.training.step import tracked_training
+from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
 
 log = logging.getLogger("mnist_reg")
 
@@ -27,7 +24,7 @@ log = logging.getLogger("mnist_reg")
 # One worker per project (the project's lock): a trial still RUNNING in the oracle when the
 # table is written was stopped (Ctrl-C, SIGTERM, a killed worker); Keras Tuner runs it again
 # on resume.
-STATES = {"COMPLETED": "COMPLETE", "FAILED": "FAIL", "INVALID": "FAIL", "RUNNING": INTERRUPTED}
+STATES = {"COMPLETED": "COMPLETE", "FAILED": "FAIL", "INVALID": "FAIL", "RUNNING": T.INTERRUPTED}
 
 
 def _oracle_class(algorithm: str) -> type[kt.Oracle]:
@@ -77,18 +74,11 @@ class TrackedTuner(kt.Tuner):
     """Keras Tuner's search loop around our tracked training run."""
 
     def __init__(
-        self,
-        cfg: Config,
-        splits: Splits,
-        tracker: Tracker,
-        progress: SweepProgress,
-        state: ProjectState,
-        oracle: kt.Oracle,
+        self, cfg: Config, bench: Workbench, state: ProjectState, oracle: kt.Oracle
     ) -> None:
         self.cfg = cfg
-        self.splits = splits
-        self.tracker = tracker
-        self.progress = progress
+        self.bench = bench
+        self.progress = bench.progress
         self.state = state
         super().__init__(
             oracle=oracle,
@@ -104,24 +94,36 @@ class TrackedTuner(kt.Tuner):
         return max(scores, default=None)
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict:
-        cfg = self.cfg
-        number = int(trial.trial_id)
-        values = trial.hyperparameters.values
-        trial_cfg = with_values(cfg, trial_values(trial.hyperparameters, cfg))
-        trial_cfg.train.seed = cfg.train.seed + number
-        trial_cfg.train.epochs = int(values.get("tuner/epochs", cfg.train.epochs))
-        previous = values.get("tuner/trial_id")  # Hyperband: continue that trial's weights
-        tags = {
-            "technique": cfg.technique.name,
-            "study_name": str(cfg.sweep.study_name),
-            "backend": "keras_tuner",
-            "kt_algorithm": cfg.sweep.kt_algorithm,
-            "kt_trial_id": trial.trial_id,
-        }
-        if previous is not None:
-            tags["kt_continues_trial"] = str(previous)
         record = self.state.trial(trial.trial_id)
         counter = EpochCounter()
+        try:
+            tracked = tracked_training(self.trial_setup(trial, record, counter), self.bench)
+        finally:
+            record["epochs_trained"] = counter.epochs  # this attempt's
+            record["epochs_spent"] = record.get("epochs_spent", 0) + counter.epochs  # all
+            self.state.save()
+        record.update(
+            test_accuracy=tracked.test.test_accuracy,
+            train_seconds=tracked.result.train_seconds,
+            val_accuracy=tracked.result.kept_val_accuracy,
+            values=trial_values(trial.hyperparameters, self.cfg),
+        )
+        self.state.save()
+        return {"val_accuracy": tracked.result.kept_val_accuracy}
+
+    def trial_setup(
+        self, trial: kt.engine.trial.Trial, record: dict[str, Any], counter: EpochCounter
+    ) -> TrialSetup:
+        """A Keras Tuner trial as a tracked training; a trial Hyperband continues starts
+        from the weights of the trial it continues."""
+        cfg, number = self.cfg, int(trial.trial_id)
+        values = trial.hyperparameters.values
+        epochs = int(values.get("tuner/epochs", cfg.train.epochs))
+        trial_cfg = trial_config(cfg, trial_values(trial.hyperparameters, cfg), number, epochs)
+        previous = values.get("tuner/trial_id")  # Hyperband: continue that trial's weights
+        own = {T.KT_ALGORITHM: cfg.sweep.kt_algorithm, T.KT_TRIAL_ID: trial.trial_id}
+        if previous is not None:
+            own[T.KT_CONTINUES_TRIAL] = str(previous)
 
         def configure(run_id: str) -> Config:
             record["mlflow_run_id"] = run_id
@@ -132,34 +134,18 @@ class TrackedTuner(kt.Tuner):
         def save_weights(result: TrainResult) -> None:
             result.model.save_weights(self._get_checkpoint_fname(trial.trial_id))
 
-        try:
-            tracked = tracked_training(
-                configure,
-                self.splits,
-                self.tracker,
-                self.progress,
-                number,
-                lambda: self.tracker.trial_run(number, tags, INTERRUPTED),
-                best_so_far=self.best_so_far(),
-                callbacks=[counter],
-                before_test=save_weights,
-                initial_weights=(
-                    self._get_checkpoint_fname(previous) if previous is not None else None
-                ),
-                initial_epoch=int(values.get("tuner/initial_epoch", 0)),
-            )
-        finally:
-            record["epochs_trained"] = counter.epochs  # this attempt's
-            record["epochs_spent"] = record.get("epochs_spent", 0) + counter.epochs  # all
-            self.state.save()
-        record.update(
-            test_accuracy=tracked.test.test_accuracy,
-            train_seconds=tracked.result.train_seconds,
-            val_accuracy=tracked.result.kept_val_accuracy,
-            values=trial_values(trial.hyperparameters, cfg),
+        return TrialSetup(
+            number=number,
+            tags=trial_tags(cfg, **own),
+            open_run=lambda tags: self.bench.tracker.trial_run(number, tags, T.INTERRUPTED),
+            configure=configure,
+            hooks=Hooks([counter], before_test=save_weights),
+            best_so_far=self.best_so_far(),
+            initial_weights=(
+                self._get_checkpoint_fname(previous) if previous is not None else None
+            ),
+            initial_epoch=int(values.get("tuner/initial_epoch", 0)),
         )
-        self.state.save()
-        return {"val_accuracy": tracked.result.kept_val_accuracy}
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
         super().on_trial_end(trial)

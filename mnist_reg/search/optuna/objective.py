@@ -10,16 +10,15 @@ from typing import Any
 import keras
 import optuna
 
-from mnist_reg.config.params import with_values
 from mnist_reg.config.schema import Config
-from mnist_reg.data.splits import Splits
 from mnist_reg.search.optuna import promotion
 from mnist_reg.search.optuna.space import suggest
 from mnist_reg.search.optuna.workers import WORKER, worker_id
+from mnist_reg.search.trial import trial_config, trial_tags
+from mnist_reg.tracking import tags as T
 from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training.fit import TrainResult
-from mnist_reg.training.progress import SweepProgress
-from mnist_reg.training.step import tracked_training
+from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
 
 
 class PruningCallback(keras.callbacks.Callback):
@@ -58,70 +57,74 @@ def best_value(study: optuna.Study) -> float | None:
     return max((t.value for t in complete if t.value is not None), default=None)
 
 
-def make_objective(
-    cfg: Config,
-    splits: Splits,
-    tracker: Tracker,
-    progress: SweepProgress,
-    prune: bool,
-) -> Callable[[optuna.Trial], float]:
-    study_tags = {
-        "technique": cfg.technique.name,
-        "study_name": str(cfg.sweep.study_name),
-        "backend": "optuna",
-    }
+def make_objective(cfg: Config, bench: Workbench, prune: bool) -> Callable[[optuna.Trial], float]:
+    """The objective of ``study.optimize``: a trial's tracked training; its value is the
+    kept model's validation accuracy (the weights that are tested and logged)."""
     rungs = promotion.rungs(cfg) if cfg.sweep.strategy == "promote" else None
     worker = worker_id()
 
     def objective(trial: optuna.Trial) -> float:
         trial.set_user_attr(WORKER, worker)  # a rerun on this host sees at once if it died
         pruning = PruningCallback(trial, cfg.train.epochs, prune)  # epochs are never searched
-        tags, epochs = dict(study_tags), cfg.train.epochs
-        parent = trial.user_attrs.get(promotion.CONTINUES)
-        if rungs is not None:  # a new configuration starts at the first rung
-            rung = int(trial.user_attrs.get(promotion.RUNG, 0))
-            trial.set_user_attr(promotion.RUNG, rung)
-            tags[promotion.RUNG], epochs = str(rung), rungs[rung]
-            if parent is not None:
-                tags[promotion.CONTINUES] = str(parent)
-
-        def configure(run_id: str) -> Config:  # suggested inside the run: it records failures
-            trial.set_user_attr("mlflow_run_id", run_id)
-            trial_cfg = with_values(cfg, suggest(trial, cfg))
-            trial_cfg.train.seed = cfg.train.seed + trial.number
-            trial_cfg.train.epochs = epochs
-            trial.set_user_attr("seed", trial_cfg.train.seed)
-            return trial_cfg
-
-        def on_trained(result: TrainResult) -> None:
-            trial.set_user_attr("epochs_trained", result.epochs_trained)
-            trial.set_user_attr("train_seconds", round(result.train_seconds, 2))
-
-        def before_test(result: TrainResult) -> None:
-            if pruning.pruned_at is not None:
-                raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
-            if rungs is not None and epochs < rungs[-1]:  # a later trial may continue it
-                weights = promotion.checkpoint(cfg, trial.number)
-                weights.parent.mkdir(parents=True, exist_ok=True)
-                result.model.save_weights(str(weights))
-
-        tracked = tracked_training(
-            configure,
-            splits,
-            tracker,
-            progress,
-            trial.number,
-            lambda: tracker.trial_run(trial.number, tags, pruned=(optuna.TrialPruned,)),
-            best_so_far=best_value(trial.study),
-            callbacks=[pruning],
-            on_trained=on_trained,
-            before_test=before_test,
-            initial_weights=None if parent is None else str(promotion.checkpoint(cfg, parent)),
-            initial_epoch=int(trial.user_attrs.get(promotion.INITIAL_EPOCH, 0)),
-        )
+        tracked = tracked_training(trial_setup(cfg, trial, rungs, pruning, bench.tracker), bench)
         trial.set_user_attr("test_accuracy", tracked.test.test_accuracy)
         trial.set_user_attr("test_loss", tracked.test.test_loss)
-        # Selection and test accuracy describe the same weights: the kept model's.
         return tracked.result.kept_val_accuracy
 
     return objective
+
+
+def trial_setup(
+    cfg: Config,
+    trial: optuna.Trial,
+    rungs: list[int] | None,
+    pruning: PruningCallback,
+    tracker: Tracker,
+) -> TrialSetup:
+    """An Optuna trial as a tracked training: suggested inside its run, reported to the
+    pruner, and (with successive halving) trained to its rung, continuing its parent."""
+    epochs, rung_tags = _rung(cfg, trial, rungs)
+    parent = trial.user_attrs.get(promotion.CONTINUES)
+
+    def configure(run_id: str) -> Config:  # suggested inside the run: it records failures
+        trial.set_user_attr("mlflow_run_id", run_id)
+        trial_cfg = trial_config(cfg, suggest(trial, cfg), trial.number, epochs)
+        trial.set_user_attr("seed", trial_cfg.train.seed)
+        return trial_cfg
+
+    def on_trained(result: TrainResult) -> None:
+        trial.set_user_attr("epochs_trained", result.epochs_trained)
+        trial.set_user_attr("train_seconds", round(result.train_seconds, 2))
+
+    def before_test(result: TrainResult) -> None:
+        if pruning.pruned_at is not None:
+            raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
+        if rungs is not None and epochs < rungs[-1]:  # a later trial may continue it
+            weights = promotion.checkpoint(cfg, trial.number)
+            weights.parent.mkdir(parents=True, exist_ok=True)
+            result.model.save_weights(str(weights))
+
+    return TrialSetup(
+        number=trial.number,
+        tags=trial_tags(cfg, **rung_tags),
+        open_run=lambda tags: tracker.trial_run(trial.number, tags, pruned=(optuna.TrialPruned,)),
+        configure=configure,
+        hooks=Hooks([pruning], on_trained, before_test),
+        best_so_far=best_value(trial.study),
+        initial_weights=None if parent is None else str(promotion.checkpoint(cfg, parent)),
+        initial_epoch=int(trial.user_attrs.get(promotion.INITIAL_EPOCH, 0)),
+    )
+
+
+def _rung(cfg: Config, trial: optuna.Trial, rungs: list[int] | None) -> tuple[int, dict[str, str]]:
+    """The epochs the trial trains to, and its rung's tags; with successive halving a new
+    configuration starts at the first rung."""
+    if rungs is None:
+        return cfg.train.epochs, {}
+    rung = int(trial.user_attrs.get(promotion.RUNG, 0))
+    trial.set_user_attr(promotion.RUNG, rung)
+    tags = {T.RUNG: str(rung)}
+    parent = trial.user_attrs.get(promotion.CONTINUES)
+    if parent is not None:
+        tags[T.CONTINUES_TRIAL] = str(parent)
+    return rungs[rung], tags

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 
 import optuna
 import pandas as pd
 
-from mnist_reg.config.params import flat_params
-from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
-from mnist_reg.config.stores import storage_url, tracking_uri
+from mnist_reg.config.stores import storage_url
 from mnist_reg.search.locks import StorageLock
 from mnist_reg.search.optuna import promotion
 from mnist_reg.search.optuna.figures import study_figures
+from mnist_reg.search.optuna.parent import finish_abandoned_parent, open_parent_run
 from mnist_reg.search.optuna.samplers import prunes, target_trials
 from mnist_reg.search.optuna.study import (
     EpochBudget,
@@ -25,32 +25,42 @@ from mnist_reg.search.optuna.study import (
     open_study,
     trials_table,
 )
-from mnist_reg.search.optuna.workers import RUNNING, NoTrialLeft, trials_in_training
-from mnist_reg.search.outcome import (
-    BestTrial,
-    SweepOutcome,
-    summarize_interrupted,
-    write_summary,
-)
-from mnist_reg.search.settings import shared_params
+from mnist_reg.search.optuna.workers import RUNNING, NoTrialLeft
+from mnist_reg.search.outcome import BestTrial, SweepOutcome, summarize_interrupted, write_summary
 from mnist_reg.tracking.runs import Tracker
-from mnist_reg.tracking.summary import finish_if_running
 
 log = logging.getLogger("mnist_reg")
 
 INTERRUPTED_LOCK_TIMEOUT = 10.0  # seconds an interrupted worker waits for the lock to summarize
 
 
+@dataclass(frozen=True)
+class TrialPlan:
+    """How many trials the study has finished, aims at, and runs now (0: nothing to train)."""
+
+    already: int
+    target: int
+    missing: int
+    budget: EpochBudget
+
+
 def run(cfg: Config) -> SweepOutcome:
     """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials."""
-    # Optuna's own lines ("Trial 3 finished ...") go through the handlers Hydra configured,
-    # so they land in the sweep's log file too.
-    optuna.logging.disable_default_handler()
-    optuna.logging.enable_propagation()
-    _quiet_interrupt_tracebacks(logging.getLogger("optuna.study._optimize"))
-    name = str(cfg.sweep.study_name)
+    _route_optuna_logs()
     lock = StorageLock(storage_url(cfg.sweep))
     study = open_study(cfg, lock)
+    plan = plan_trials(cfg, study)
+    if plan.missing <= 0:
+        finish_abandoned_parent(study, lock, cfg)
+        name = str(cfg.sweep.study_name)
+        return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
+    return train_missing(cfg, study, lock, plan)
+
+
+def plan_trials(cfg: Config, study: optuna.Study) -> TrialPlan:
+    """What is missing: the target (``sweep.n_trials``, or the grid's size) less the finished
+    trials, or nothing once the epoch budget is spent."""
+    name = str(cfg.sweep.study_name)
     already = finished_count(study)
     target = target_trials(cfg)
     if target < cfg.sweep.n_trials:
@@ -67,57 +77,37 @@ def run(cfg: Config) -> SweepOutcome:
             already,
             target,
         )
-        _finish_abandoned_parent(study, lock, cfg)
-        return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
+    return TrialPlan(already, target, missing, budget)
 
+
+def train_missing(
+    cfg: Config, study: optuna.Study, lock: StorageLock, plan: TrialPlan
+) -> SweepOutcome:
+    """Load the data once, open the parent run, run the missing trials, summarize."""
     # Heavy imports only once there is training to do.
     from mnist_reg.data.splits import load_splits
     from mnist_reg.search.optuna.objective import make_objective
     from mnist_reg.training.progress import SweepProgress
+    from mnist_reg.training.step import Workbench
 
     splits = load_splits(cfg.data)
-    log.info(
-        "study %s: %d of %d trials finished, running %d; train %d, validation %d, test %d images",
-        name,
-        already,
-        target,
-        missing,
-        len(splits.y_train),
-        len(splits.y_val),
-        len(splits.y_test),
-    )
-    if cfg.sweep.strategy == "promote":
-        log.info("successive halving: rungs of %s epochs", promotion.rungs(cfg))
-    elif not prunes(cfg) and cfg.sweep.pruner != "none":
-        log.info("no search space: trials are seed repeats and are never pruned")
+    _announce(cfg, plan, len(splits.y_train), len(splits.y_val), len(splits.y_test))
+    budget = plan.budget
     budget_left = budget.budget - epochs_spent(study) if budget.budget is not None else None
-    progress = SweepProgress(target, already, cfg.train.epochs, epochs_left=budget_left)
+    progress = SweepProgress(plan.target, plan.already, cfg.train.epochs, epochs_left=budget_left)
 
     def trial_ended(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         progress.trial_ended(trial.number, trial.state.name, trial.value)
 
     before = len(study.trials)
     with contextlib.ExitStack() as stack:
-        with lock.held():  # one tracking store, one experiment, one parent run for all workers
-            tracker = Tracker(tracking_uri(cfg.mlflow), cfg.mlflow)
-            parent_run_id = stack.enter_context(
-                tracker.sweep_run(
-                    name,
-                    cfg.technique.name,
-                    study.user_attrs.get("mlflow_parent_run_id"),
-                    shared_params(cfg),  # the same for every run of a study (checked)
-                    flat_params(cfg, sections=("sweep",)),  # may change between runs: tags
-                    safe_yaml(cfg),
-                )
-            )
-            study.set_user_attr("mlflow_parent_run_id", parent_run_id)
-        # exits before the parent run's own context: leaves it RUNNING if others train
-        stack.callback(settle_parent_run, study, lock, tracker, parent_run_id)
+        tracker, parent_run_id = open_parent_run(stack, cfg, study, lock)
+        objective = make_objective(cfg, Workbench(splits, tracker, progress), prunes(cfg))
         try:
             with contextlib.suppress(NoTrialLeft):  # the other workers hold the last slots
                 study.optimize(
-                    make_objective(cfg, splits, tracker, progress, prunes(cfg)),
-                    n_trials=missing,  # at most this many attempts, failed ones included
+                    objective,
+                    n_trials=plan.missing,  # at most this many attempts, failed ones included
                     catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
                     callbacks=[trial_ended, budget],
                 )
@@ -128,9 +118,35 @@ def run(cfg: Config) -> SweepOutcome:
                 lambda: summarize(study, lock, tracker, parent_run_id, cfg, interrupted=True)
             )
             raise
-        _say_who_holds_the_rest(study, target, cfg.sweep.grace_period, budget)
+        _say_who_holds_the_rest(study, plan.target, cfg.sweep.grace_period, budget)
         table, best = summarize(study, lock, tracker, parent_run_id, cfg)
+    name = str(cfg.sweep.study_name)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def _announce(cfg: Config, plan: TrialPlan, train: int, val: int, test: int) -> None:
+    log.info(
+        "study %s: %d of %d trials finished, running %d; train %d, validation %d, test %d images",
+        cfg.sweep.study_name,
+        plan.already,
+        plan.target,
+        plan.missing,
+        train,
+        val,
+        test,
+    )
+    if cfg.sweep.strategy == "promote":
+        log.info("successive halving: rungs of %s epochs", promotion.rungs(cfg))
+    elif not prunes(cfg) and cfg.sweep.pruner != "none":
+        log.info("no search space: trials are seed repeats and are never pruned")
+
+
+def _route_optuna_logs() -> None:
+    """Optuna's own lines ("Trial 3 finished ...") go through the handlers Hydra configured,
+    so they land in the sweep's log file too; an interrupted trial's traceback does not."""
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    _quiet_interrupt_tracebacks(logging.getLogger("optuna.study._optimize"))
 
 
 def summarize(
@@ -167,39 +183,6 @@ def _no_interrupt_traceback(record: logging.LogRecord) -> bool:
 def _quiet_interrupt_tracebacks(logger: logging.Logger) -> None:
     if _no_interrupt_traceback not in logger.filters:
         logger.addFilter(_no_interrupt_traceback)
-
-
-def settle_parent_run(
-    study: optuna.Study, lock: StorageLock, tracker: Tracker, run_id: str
-) -> int:
-    """As a worker stops: if other workers still train trials of the study (RUNNING, with a
-    live heartbeat), leave the parent run they share RUNNING for the last of them to end, and
-    return how many trials; else 0, and the parent ends as this worker ends (FINISHED,
-    FAILED or KILLED). Decided under the worker lock, after this worker's own trials ended,
-    so of two workers ending together the later one's decision stands; a worker between two
-    trials marks the parent RUNNING again when it starts the next (``Tracker.trial_run``)."""
-    with lock.held():
-        training = trials_in_training(study)
-        if training:
-            tracker.leave_parent_running(run_id)
-    if training:
-        log.info(
-            "parent run %s stays RUNNING: %d trials are still training in other workers, and "
-            "the last of them to stop ends it",
-            run_id,
-            training,
-        )
-    return training
-
-
-def _finish_abandoned_parent(study: optuna.Study, lock: StorageLock, cfg: Config) -> None:
-    """A study with nothing left to train whose parent run a killed worker left RUNNING."""
-    parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
-    if parent_run_id is None:
-        return
-    with lock.held():
-        if not trials_in_training(study):
-            finish_if_running(tracking_uri(cfg.mlflow), parent_run_id)
 
 
 def _say_who_holds_the_rest(

@@ -1,5 +1,7 @@
-"""Memory of one process that trains model after model for hours: glibc's allocator tuned,
-and each trial's model and graphs dropped before the next (:func:`fresh_session`).
+"""How a process that trains model after model for hours is set up, once, before TensorFlow
+starts its threads: glibc's allocator capped (:func:`limit_arenas`), and GPU memory taken
+as needed so several workers share a GPU (:func:`share_gpus`). The sweep and ``repeat``
+call :func:`prepare`; training calls :func:`trim` and :func:`share_gpus`.
 
 By default glibc gives each new thread its own malloc arena, up to eight per core, and
 TensorFlow starts many threads. Each arena keeps the freed memory of earlier trials
@@ -12,9 +14,9 @@ nothing.
 The cap is process-wide, and it only works early: glibc fixes its arena limit for good when
 it needs a new arena while more than eight exist (on 64-bit), so a process with ten arenas
 or more can no longer be capped, and one TensorFlow training in the same process is enough
-for that. The sweep and ``repeat`` set it before they import TensorFlow; in a notebook
-that has trained already, it is refused with a warning (set
-``MALLOC_ARENA_MAX`` before Python starts instead).
+for that. :func:`prepare` runs before TensorFlow is imported; in a notebook that has trained
+already, the cap is refused with a warning (set ``MALLOC_ARENA_MAX`` before Python starts
+instead).
 """
 
 from __future__ import annotations
@@ -123,39 +125,6 @@ def trim() -> None:
         libc.malloc_trim(0)
 
 
-def fresh_session() -> None:
-    """Before each trial or repeat of a long-running process: drop the previous model's
-    graph and layers and collect them.
-
-    ``clear_session`` alone leaves every earlier trial's traced training graph alive:
-    TensorFlow registers a gradient for each ``tf.custom_gradient`` op it traces, under a
-    unique ``CustomGradient-<uid>`` name, in a process-wide registry it never prunes, and
-    each entry's closure holds its graph. Those graphs are never traced again, so their
-    entries go too. glibc then returns the freed pages to the system (:func:`trim`), which
-    keeps the resident size flat (benchmarks/results/trial_memory.md).
-
-    ``clear_session`` collects garbage itself, so the registry is pruned first and no second
-    collection follows (each walks about half a million objects once TensorFlow and MLflow
-    are imported).
-    """
-    import keras  # here, not at the top: the arena cap must come before TensorFlow
-
-    _forget_custom_gradients()
-    keras.backend.clear_session(free_memory=True)  # collects garbage
-    trim()
-
-
-def _forget_custom_gradients() -> None:
-    # A private registry: if a TensorFlow release moves it, this does nothing, and the
-    # test of fresh_session (tests/test_training.py) says so.
-    from tensorflow.python.framework import ops as tf_ops
-
-    registry = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
-    if isinstance(registry, dict):
-        for name in [k for k in registry if str(k).startswith("CustomGradient-")]:
-            del registry[name]
-
-
 @functools.cache
 def share_gpus() -> int:
     """Let this process take GPU memory as it needs it, so that several workers share one
@@ -172,3 +141,9 @@ def share_gpus() -> int:
     if gpus:
         log.info("training on %d GPU(s), memory taken as needed", len(gpus))
     return len(gpus)
+
+
+def prepare() -> None:
+    """Set up this process for a sweep or repeats, before TensorFlow's threads start: keeps
+    a long run's memory flat."""
+    limit_arenas()
