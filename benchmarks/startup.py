@@ -5,7 +5,7 @@
 Each round runs every command once in a fresh process, in rotating order, so the machine's
 noise hits all of them; the medians go to ``benchmarks/results/startup.md``. The target is
 under 2 s for ``--help`` and for a refused configuration: neither path imports TensorFlow
-(``tests/test_config.py::test_validation_imports_no_tensorflow`` guards that).
+(``tests/test_cli.py::test_validation_imports_no_tensorflow`` guards that).
 """
 
 from __future__ import annotations

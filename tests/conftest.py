@@ -1,10 +1,12 @@
-"""Shared fixtures: composed configs and tiny real-MNIST sweeps written into tmp_path."""
+"""Shared fixtures and helpers: composed configs, and tiny real-MNIST sweeps written into
+tmp_path with what they leave in MLflow."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -12,9 +14,16 @@ from hydra.core.global_hydra import GlobalHydra
 
 from mnist_reg.config.schema import Config, as_config, config_dir
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from mnist_reg.search.outcome import SweepOutcome
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 Compose = Callable[..., Config]  # a composed DictConfig, typed as the schema
+
+REPO = Path(__file__).parent.parent  # the repository, whose experiments/ scripts are tested
 
 
 @pytest.fixture(autouse=True)
@@ -25,16 +34,18 @@ def no_leaked_tracking_uri() -> Iterator[None]:
     os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
+def compose_config(*overrides: str) -> Config:
+    """The real configuration from conf/ with command-line style overrides (Hydra's global
+    state is left initialized: clear it after, as ``compose_cfg`` does)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return as_config(compose("config", overrides=list(overrides)))
+
+
 @pytest.fixture
 def compose_cfg() -> Iterator[Compose]:
     """Compose the real configuration from conf/ with command-line style overrides."""
-
-    def _compose(*overrides: str) -> Config:
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return as_config(compose("config", overrides=list(overrides)))
-
-    yield _compose
+    yield compose_config
     GlobalHydra.instance().clear()
 
 
@@ -68,3 +79,48 @@ def mnist_available() -> None:
     from mnist_reg.data.sources import load_raw
 
     load_raw("mnist", "~/.cache/mnist_reg")
+
+
+# What every finished trial's run holds (the Optuna and the Keras Tuner backends alike).
+EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy"}
+FINAL_METRICS = {
+    "test_loss",
+    "test_accuracy",
+    "kept_val_accuracy",
+    "kept_epoch",
+    "train_accuracy_clean",
+    "best_val_accuracy",
+    "generalization_gap",
+    "epochs_trained",
+    "train_seconds",
+}
+ARTIFACTS = {
+    "config.yaml",
+    "model_summary.txt",
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "confusion_matrix.csv",
+}
+
+
+def sweep(cfg: Config) -> SweepOutcome:
+    """A sweep in this process, as ``python -m mnist_reg.sweep`` runs it after its checks."""
+    from mnist_reg.config.validation import validate
+    from mnist_reg.search.dispatch import run as run_sweep
+
+    validate(cfg)
+    return run_sweep(cfg)
+
+
+def tracked_runs(root: Path) -> tuple[MlflowClient, list[Any], list[Any]]:
+    """The client of ``root``'s MLflow store, its sweep (parent) runs and its trial runs."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("run_type") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("run_type") == "trial"]
+    assert len(parents) + len(children) == len(runs)
+    return client, parents, children

@@ -5,7 +5,6 @@ started on 127.0.0.1 over a real small study and read through its HTTP API."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Compose, tiny_overrides
-from tests.test_sweep import sweep
+from tests.conftest import Compose, sweep, tiny_overrides
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 pytest.importorskip("optuna_dashboard")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Compose, tiny_overrides
+from tests.conftest import Compose, sweep, tiny_overrides
 
 tf = pytest.importorskip("tensorflow")
 GPUS = tf.config.list_physical_devices("GPU")
@@ -23,8 +23,7 @@ pytestmark = [
 def test_a_tiny_sweep_trains_on_the_gpu_and_leaves_room_for_other_workers(
     compose_cfg: Compose, tmp_path: Path
 ) -> None:
-    from mnist_reg.training import memory
-    from tests.test_sweep import sweep
+    from mnist_reg import process as memory
 
     outcome = sweep(compose_cfg("+technique=dropout", *tiny_overrides(tmp_path)))
     assert outcome.best is not None

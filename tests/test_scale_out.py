@@ -108,7 +108,7 @@ def test_killed_worker_trial_is_failed_by_the_heartbeat_on_postgresql(stores: St
 
 def test_the_worker_lock_times_out_on_postgresql() -> None:
     from mnist_reg.search.locks import StorageLock
-    from tests.test_workers import check_lock_timeout
+    from tests.workers import check_lock_timeout
 
     try:
         with fresh_databases("optuna") as (url,):

@@ -15,50 +15,20 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from mnist_reg.config.schema import Config
-from mnist_reg.config.validation import validate
-from mnist_reg.search.dispatch import run as run_sweep
-from mnist_reg.search.outcome import SweepOutcome
-from tests.conftest import Compose, tiny_overrides
+from tests.conftest import (
+    ARTIFACTS,
+    EPOCH_METRICS,
+    FINAL_METRICS,
+    Compose,
+    sweep,
+    tiny_overrides,
+    tracked_runs,
+)
 from tests.workers import kill_mid_trial
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
 TECHNIQUES = ["baseline", "l2", "dropout", "augmentation", "early_stopping", "combined"]
-EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy"}
-FINAL_METRICS = {
-    "test_loss",
-    "test_accuracy",
-    "kept_val_accuracy",
-    "kept_epoch",
-    "train_accuracy_clean",
-    "best_val_accuracy",
-    "generalization_gap",
-    "epochs_trained",
-    "train_seconds",
-}
-ARTIFACTS = {
-    "config.yaml",
-    "model_summary.txt",
-    "learning_curves.png",
-    "confusion_matrix.png",
-    "confusion_matrix.csv",
-}
-
-
-def sweep(cfg: Config) -> SweepOutcome:
-    validate(cfg)
-    return run_sweep(cfg)
-
-
-def tracked_runs(root: Path) -> tuple[MlflowClient, list[Any], list[Any]]:
-    client = MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
-    experiment = client.get_experiment_by_name("mnist-reg")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id], max_results=1000)
-    parents = [r for r in runs if r.data.tags.get("run_type") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("run_type") == "trial"]
-    assert len(parents) + len(children) == len(runs)
-    return client, parents, children
 
 
 def load_study(root: Path, name: str) -> optuna.Study:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import optuna
+import pytest
 from mlflow.tracking import MlflowClient
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -74,3 +76,14 @@ def check_shared_study(
     assert trial_runs == {r.info.run_id for r in children}
     numbers = sorted(int(r.data.tags["trial_number"]) for r in children)
     assert numbers == list(range(n_trials))
+
+
+def check_lock_timeout(holder: Any, waiter: Any) -> None:
+    """``waiter`` gives up after its timeout while ``holder`` holds the lock, and its attempt
+    holds nothing once ``holder`` lets go (SQLite's flock and PostgreSQL's advisory lock)."""
+    with holder.held(), pytest.raises(TimeoutError), waiter.held(timeout=0.3):
+        pass
+    with waiter.held(timeout=5):  # free again: the timed-out attempt kept nothing
+        pass
+    with holder.held(timeout=5):  # and the waiter released what it then held
+        pass

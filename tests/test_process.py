@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mnist_reg.training import memory as malloc
+from mnist_reg import process as malloc
 
 pytestmark = pytest.mark.skipif(malloc._libc() is None, reason="glibc's allocator only")
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(malloc._libc() is None, reason="glibc's allocato
 # after the first threads, what limit_arenas returned, and the count at the end.
 CHILD = """
 import sys, threading
-from mnist_reg.training import memory as malloc
+from mnist_reg import process as malloc
 
 def allocate_in_threads(count):
     alive = threading.Barrier(count)

@@ -12,10 +12,9 @@ import pytest
 from mnist_reg.analysis.comparison import compare_runs
 from mnist_reg.config.schema import CompareConfig
 from mnist_reg.config.validation import config_errors
-from mnist_reg.repeats import plan_repeats
+from mnist_reg.repeats.plan import plan_repeats
 from mnist_reg.search.optuna.promotion import next_promotion, rung_epochs
-from tests.conftest import Compose, tiny_overrides
-from tests.test_sweep import sweep, tracked_runs
+from tests.conftest import Compose, sweep, tiny_overrides, tracked_runs
 
 
 @pytest.mark.parametrize(

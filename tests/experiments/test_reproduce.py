@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-REPO = Path(__file__).parent.parent
+from tests.conftest import REPO
 
 
 def table(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from mnist_reg.analysis import stats, uncertainty
+from mnist_reg.analysis import uncertainty
 
 A = [0.9912, 0.9905, 0.9921, 0.9899, 0.9910]
 B = [0.9890, 0.9894, 0.9885, 0.9901, 0.9889]
@@ -102,12 +102,3 @@ def test_nested_interval_covers_seed_and_image_noise_and_shares_the_images() -> 
         runs, _runs(rng, accuracies, 4000), (0.95, 0.99)
     )
     assert corrected.low <= plain.low < plain.high <= corrected.high
-
-
-def test_detectable_difference_at_the_holm_first_step_is_statsmodels_at_alpha_over_m() -> None:
-    from statsmodels.stats.power import TTestIndPower
-
-    effect = TTestIndPower().solve_power(nobs1=5, alpha=0.05 / 4, power=0.8, ratio=1.0)
-    corrected = stats.minimum_detectable_difference(5, 5, 0.0007, alpha=0.05 / 4)
-    assert corrected == pytest.approx(effect * 0.0007)
-    assert corrected > stats.minimum_detectable_difference(5, 5, 0.0007) * 1.2

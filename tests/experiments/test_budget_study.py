@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.conftest import REPO
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
-REPO = Path(__file__).parent.parent
 TINY = ["data.train_size=300", "data.val_size=200", "data.test_size=200", "train.batch_size=64"]
 
 

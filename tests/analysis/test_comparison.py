@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as scipy_stats
 from statsmodels.stats.power import TTestIndPower
 
-from mnist_reg.analysis import seeds
+from mnist_reg.analysis import seed_files as seeds
 from mnist_reg.analysis.comparison import compare_runs, compare_seeds
 from mnist_reg.analysis.stats import holm, pooled_sd
 from mnist_reg.config.schema import CompareConfig
@@ -284,27 +284,3 @@ def test_expected_best_of_n_only_for_independent_whole_trials(
         assert math.isnan(row["expected_best_val_5"])  # more trials than the search ran
     else:
         assert all(math.isnan(row[f"expected_best_val_{n}"]) for n in (1, 5, 10))
-
-
-def test_mlflow_rows_are_in_percent_and_points_and_keep_counts_whole() -> None:
-    from mnist_reg.analysis.report import mlflow_rows
-
-    table = pd.DataFrame(
-        [
-            {
-                "study": "s",
-                "technique": "l2",
-                "verdict": "baseline",
-                "test_mean": 0.990712,
-                "diff": -0.0017,
-                "p_holm": 0.0123456,
-                "epochs_budget": 12345.0,
-                "repeats": 5.0,
-            }
-        ]
-    )
-    ((_, tags, metrics),) = mlflow_rows(table)
-    assert metrics["test_mean"] == 99.0712 and metrics["diff"] == pytest.approx(-0.17)
-    assert metrics["p_holm"] == 0.01235
-    assert metrics["epochs_budget"] == 12345 and metrics["repeats"] == 5  # not 1.234e4
-    assert tags["verdict"] == "baseline"

@@ -11,11 +11,17 @@ import pytest
 
 from mnist_reg.config.validation import validate
 from mnist_reg.errors import ConfigError, WorkerBusyError
-from mnist_reg.repeats import plan_repeats
+from mnist_reg.repeats.plan import plan_repeats
 from mnist_reg.search.dispatch import run as run_sweep
 from mnist_reg.search.keras_tuner.project import STATE_FILE
-from tests.conftest import Compose, tiny_overrides
-from tests.test_sweep import ARTIFACTS, EPOCH_METRICS, FINAL_METRICS, tracked_runs
+from tests.conftest import (
+    ARTIFACTS,
+    EPOCH_METRICS,
+    FINAL_METRICS,
+    Compose,
+    tiny_overrides,
+    tracked_runs,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 

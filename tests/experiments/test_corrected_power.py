@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
 import pytest
 from statsmodels.stats.power import TTestIndPower
 
-REPO = Path(__file__).parent.parent
+from tests.conftest import REPO
 
 
 def script() -> ModuleType:

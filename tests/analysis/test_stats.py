@@ -66,3 +66,12 @@ def test_expected_best_matches_brute_force_over_all_subsets() -> None:
     assert stats.expected_best(values, 1) == pytest.approx(np.mean(values))
     assert stats.expected_best(values, 5) == max(values)
     assert math.isnan(stats.expected_best(values, 6))
+
+
+def test_detectable_difference_at_the_holm_first_step_is_statsmodels_at_alpha_over_m() -> None:
+    from statsmodels.stats.power import TTestIndPower
+
+    effect = TTestIndPower().solve_power(nobs1=5, alpha=0.05 / 4, power=0.8, ratio=1.0)
+    corrected = stats.minimum_detectable_difference(5, 5, 0.0007, alpha=0.05 / 4)
+    assert corrected == pytest.approx(effect * 0.0007)
+    assert corrected > stats.minimum_detectable_difference(5, 5, 0.0007) * 1.2

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnist_reg.analysis import seeds as seed_files
-from mnist_reg.analysis import uncertainty
+from mnist_reg.analysis import seed_files, uncertainty
+from tests.conftest import REPO
 
-BUDGET = Path(__file__).parent.parent / "experiments" / "budget"
+BUDGET = REPO / "experiments" / "budget"
 
 
 @pytest.fixture(scope="module")

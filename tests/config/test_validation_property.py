@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mnist_reg.config.schema import Config, as_config, config_dir
+from mnist_reg.config.schema import Config, as_config
 from mnist_reg.config.validation import config_errors
+from tests.conftest import compose_config
 
 
 def is_int(v: Any) -> bool:
@@ -106,9 +106,7 @@ VALUES = st.one_of(
 
 @pytest.fixture(scope="module")
 def base() -> Config:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = as_config(compose("config", overrides=["+technique=combined"]))
+    cfg = compose_config("+technique=combined")
     GlobalHydra.instance().clear()
     assert config_errors(cfg) == []
     return cfg
