@@ -1,0 +1,53 @@
+"""The package stays readable: every function seen whole on one screen, every module read
+in one sitting (docs/architecture.md, "Functions a reader sees whole")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import mnist_reg
+
+PACKAGE = Path(mnist_reg.__file__).parent
+MAX_FUNCTION_LINES = 50
+MAX_MODULE_LINES = 260
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _function_lengths(path: Path) -> list[tuple[str, int]]:
+    """Each function's name and its lines, from its first decorator to its last line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            found.append((node.name, (node.end_lineno or node.lineno) - first + 1))
+    return found
+
+
+def test_no_function_is_longer_than_a_screen() -> None:
+    long = [
+        f"{path.relative_to(PACKAGE)}:{name} ({lines} lines)"
+        for path in _modules()
+        for name, lines in _function_lengths(path)
+        if lines > MAX_FUNCTION_LINES
+    ]
+    assert long == []
+
+
+def test_no_module_is_longer_than_a_sitting() -> None:
+    long = [
+        f"{path.relative_to(PACKAGE)} ({lines} lines)"
+        for path in _modules()
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert long == []
+
+
+def test_the_rules_see_a_long_function(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    path = tmp_path / "long.py"
+    path.write_text(f"@staticmethod\ndef long():\n{body}\n")
+    assert _function_lengths(path) == [("long", MAX_FUNCTION_LINES + 2)]
