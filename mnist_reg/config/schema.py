@@ -54,6 +54,8 @@ class TrainConfig:
     seed: int = 0  # trial k trains with seed + k
     deterministic: bool = False  # TensorFlow op determinism: identical reruns, some speed
     progress_bar: str = choice("auto", "on", "off")  # auto: only on a terminal
+    # Keras's dtype policy; auto: bfloat16 where the CPU or GPU computes it natively
+    precision: str = choice("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
 @dataclass

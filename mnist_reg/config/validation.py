@@ -90,6 +90,7 @@ RULES: dict[str, Rule] = {
     "train.seed": Rule("int", 0, 2**31 - 1),
     "train.deterministic": Rule("bool"),
     "train.progress_bar": Rule("str", choices=choices(TrainConfig, "progress_bar")),
+    "train.precision": Rule("str", choices=choices(TrainConfig, "precision")),
     "technique.l2.weight": Rule("float", 0, 1, searchable=True),
     "technique.l2.on_conv": Rule("bool", searchable=True),
     "technique.dropout.rate": Rule("float", 0, 1, high_open=True, searchable=True),

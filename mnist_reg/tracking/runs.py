@@ -174,9 +174,12 @@ class Tracker:
     def log_epoch(self, metrics: dict[str, float], epoch: int) -> None:
         mlflow.log_metrics(metrics, step=epoch)
 
-    def log_training(self, metrics: dict[str, float], summary: str, curves: Any) -> None:
-        """The run's training metrics, model summary and learning-curves figure."""
+    def log_training(
+        self, metrics: dict[str, float], summary: str, curves: Any, tags: dict[str, str]
+    ) -> None:
+        """The run's training metrics, model summary, learning-curves figure and tags."""
         mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
         mlflow.log_text(summary, "model_summary.txt")
         self.log_figure(curves, "learning_curves.png")
 

@@ -16,6 +16,7 @@ MODEL_URI = "model_uri"
 ERROR = "error"
 VERDICT = "verdict"
 BASELINE = "baseline"
+PRECISION = "precision"  # the Keras dtype policy a run trained in (train.precision resolved)
 REPEAT_SOURCE = "repeat_source"  # "best" (a study's best trial) or "config" (as composed)
 RUNG = "rung"  # successive halving: the rung a trial trains to
 CONTINUES_TRIAL = "continues_trial"  # successive halving: the trial whose weights it continues

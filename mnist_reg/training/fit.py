@@ -19,8 +19,21 @@ import tensorflow as tf
 from mnist_reg import process
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
+from mnist_reg.training import precision
 from mnist_reg.training.augmentation import augmenting, training_dataset
 from mnist_reg.training.model import build_model, compile_model
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """An earlier run's training continued: its weights file (``.weights.h5``, which holds
+    the optimizer's state too), the epochs they had trained, and whether the optimizer
+    continues (Adam's moments and step: successive halving) or starts afresh with the
+    weights only (Keras Tuner's Hyperband, as Keras Tuner itself does)."""
+
+    weights: str
+    initial_epoch: int
+    optimizer: bool = True
 
 
 @dataclass
@@ -32,6 +45,7 @@ class TrainResult:
     kept_epoch: int  # index into history of the epoch whose weights the model holds
     clean_train_accuracy: float  # the kept model, inference mode, unaugmented training images
     initial_epoch: int = 0  # epochs the starting weights had already trained (Hyperband)
+    precision: str = "float32"  # the Keras dtype policy it trained in
 
     @property
     def diverged(self) -> bool:
@@ -72,16 +86,16 @@ def train(
     cfg: Config,
     splits: Splits,
     callbacks: list[keras.callbacks.Callback] | None = None,
-    initial_weights: str | None = None,
-    initial_epoch: int = 0,
+    continues: Continuation | None = None,
 ) -> TrainResult:
     """Build, compile and fit the CNN for ``cfg``; the seed makes the run repeatable.
 
-    ``initial_weights`` (a ``.weights.h5`` file) and ``initial_epoch`` continue an earlier
-    run up to ``train.epochs`` epochs in all, as Keras Tuner's Hyperband does; the history
-    then holds only the epochs trained here.
+    ``continues`` an earlier run up to ``train.epochs`` epochs in all; the history then
+    holds only the epochs trained here.
     """
-    model, trainee = _seeded_model(cfg, initial_weights)
+    policy = precision.resolve(cfg.train.precision)
+    model, trainee = _seeded_model(cfg, policy, continues)
+    initial_epoch = continues.initial_epoch if continues is not None else 0
     early_stop = _early_stopping(cfg)
     # A diverged run (NaN loss) stops at once instead of training on garbage.
     all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
@@ -105,28 +119,38 @@ def train(
     curves = {k: [float(v) for v in values] for k, values in history.history.items()}
     epochs = len(curves["loss"])
     kept = _kept_epoch(cfg, early_stop, epochs, initial_epoch)
-    return TrainResult(
-        model, curves, epochs, seconds, kept, clean_accuracy(model, splits), initial_epoch
-    )
+    clean = clean_accuracy(model, splits)
+    return TrainResult(model, curves, epochs, seconds, kept, clean, initial_epoch, policy)
 
 
-def _seeded_model(cfg: Config, initial_weights: str | None) -> tuple[keras.Model, keras.Model]:
-    """The compiled model, seeded (and its starting weights loaded), and what ``fit`` trains:
-    the model itself, or the model behind its augmentation layers."""
+def _seeded_model(
+    cfg: Config, policy: str, continues: Continuation | None
+) -> tuple[keras.Model, keras.Model]:
+    """The compiled model, seeded (and the run it continues loaded), and what ``fit``
+    trains: the model itself, or the model behind its augmentation layers."""
     process.share_gpus()  # before TensorFlow initializes a GPU
     keras.utils.set_random_seed(cfg.train.seed)
     if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
         tf.config.experimental.enable_op_determinism()
-    model = build_model(cfg.technique)
+    model = build_model(cfg.technique, policy)
     compile_model(model, cfg.train)
-    if initial_weights is not None:
-        with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(initial_weights)
+    if continues is not None:
+        _load(model, continues)
     trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
     if trainee is not model:
         compile_model(trainee, cfg.train, optimizer=model.optimizer)
     return model, trainee
+
+
+def _load(model: keras.Model, continues: Continuation) -> None:
+    """Load the weights (and, if it continues, the optimizer's state) of an earlier run."""
+    if continues.optimizer:  # built, so that its moments and step are loaded, not skipped
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(continues.weights)
+        return
+    with warnings.catch_warnings():  # the optimizer starts afresh, as in Keras Tuner
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(continues.weights)
 
 
 def _early_stopping(cfg: Config) -> keras.callbacks.EarlyStopping | None:

@@ -16,28 +16,36 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def build_model(technique: TechniqueConfig) -> keras.Sequential:
+def build_model(technique: TechniqueConfig, precision: str = "float32") -> keras.Sequential:
+    """The CNN with ``technique``'s regularization, its layers computing in ``precision``
+    (a Keras dtype policy) but the output layer, which stays float32 (as does the loss)."""
     l2 = technique.l2.weight
     dense_l2 = keras.regularizers.L2(l2) if l2 > 0 else None
     conv_l2 = dense_l2 if technique.l2.on_conv else None
     dropout = technique.dropout
-    before_dense = [layers.Dropout(dropout.rate)] if dropout.rate > 0 else []
+    before_dense = [layers.Dropout(dropout.rate, dtype=precision)] if dropout.rate > 0 else []
     after_dense = (
-        [layers.Dropout(dropout.second_rate)] if dropout.second and dropout.second_rate > 0 else []
+        [layers.Dropout(dropout.second_rate, dtype=precision)]
+        if dropout.second and dropout.second_rate > 0
+        else []
     )
+    conv = {"activation": "relu", "kernel_regularizer": conv_l2, "dtype": precision}
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Conv2D(32, (3, 3), activation="relu", kernel_regularizer=conv_l2),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu", kernel_regularizer=conv_l2),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu", kernel_regularizer=conv_l2),
-            layers.Flatten(),
+            layers.Conv2D(32, (3, 3), **conv),
+            layers.MaxPooling2D((2, 2), dtype=precision),
+            layers.Conv2D(64, (3, 3), **conv),
+            layers.MaxPooling2D((2, 2), dtype=precision),
+            layers.Conv2D(64, (3, 3), **conv),
+            layers.Flatten(dtype=precision),
             *before_dense,
-            layers.Dense(64, activation="relu", kernel_regularizer=dense_l2),
+            layers.Dense(64, activation="relu", kernel_regularizer=dense_l2, dtype=precision),
             *after_dense,
-            layers.Dense(NUM_CLASSES, activation="softmax", kernel_regularizer=dense_l2),
+            # float32 out: a stable softmax and loss, and float32 probabilities from the model
+            layers.Dense(
+                NUM_CLASSES, activation="softmax", kernel_regularizer=dense_l2, dtype="float32"
+            ),
         ],
         name=f"cnn_{technique.name}",
     )
@@ -49,10 +57,12 @@ def compile_model(
     """Adam and the article's loss; ``optimizer``: share another model's (the augmenting
     model trains the CNN's weights with the CNN's optimizer, whose state is then saved with
     the CNN)."""
+    if optimizer is None:
+        optimizer = keras.optimizers.Adam(learning_rate=train.learning_rate)
+        if train.precision == "mixed_float16":  # float16 gradients underflow unscaled
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
-        optimizer=optimizer
-        if optimizer is not None
-        else keras.optimizers.Adam(learning_rate=train.learning_rate),
+        optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

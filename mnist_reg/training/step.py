@@ -19,9 +19,16 @@ from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
 from mnist_reg.tracking.runs import Tracker
+from mnist_reg.tracking.tags import PRECISION
 from mnist_reg.training import figures
 from mnist_reg.training.callbacks import EpochMetricsLogger, EpochProgress
-from mnist_reg.training.fit import TestResult, TrainResult, evaluate_on_test, train
+from mnist_reg.training.fit import (
+    Continuation,
+    TestResult,
+    TrainResult,
+    evaluate_on_test,
+    train,
+)
 from mnist_reg.training.model import model_summary
 from mnist_reg.training.progress import SweepProgress
 from mnist_reg.training.session import fresh_session
@@ -62,8 +69,7 @@ class TrialSetup:
 
     ``open_run(tags)`` opens the run (it records any failure); ``configure(run_id)``, called
     once the run is open, returns the configuration to train (a trial's suggestions are
-    made there, so a failing one is recorded). ``initial_weights`` and ``initial_epoch``
-    continue another run's training.
+    made there, so a failing one is recorded). ``continues`` another run's training.
     """
 
     number: int  # the trial's number, or the repeat's seed: what progress lines show
@@ -72,8 +78,7 @@ class TrialSetup:
     configure: Callable[[str], Config]
     hooks: Hooks = Hooks()
     best_so_far: float | None = None  # what the progress line compares against
-    initial_weights: str | None = None
-    initial_epoch: int = 0
+    continues: Continuation | None = None
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,7 @@ def tracked_training(setup: TrialSetup, bench: Workbench) -> Tracked:
             EpochProgress(bench.progress, setup.best_so_far),
             *hooks.callbacks,
         ]
-        result = train_logged(
-            cfg, bench.splits, bench.tracker, every, setup.initial_weights, setup.initial_epoch
-        )
+        result = train_logged(cfg, bench.splits, bench.tracker, every, setup.continues)
         hooks.on_trained(result)
         raise_if_diverged(result)
         hooks.before_test(result)
@@ -113,13 +116,12 @@ def train_logged(
     splits: Splits,
     tracker: Tracker,
     callbacks: list[keras.callbacks.Callback],
-    initial_weights: str | None = None,
-    initial_epoch: int = 0,
+    continues: Continuation | None = None,
 ) -> TrainResult:
     """Log the run's parameters and data, train, and log the curves and training metrics.
 
     ``epochs_trained`` counts only the epochs this run trained, also when it continued
-    another run's weights (``initial_epoch`` > 0, logged as ``initial_epoch``).
+    another run (``continues``; its epochs are logged as ``initial_epoch``).
     """
     tracker.log_trial_start(flat_params(cfg), safe_yaml(cfg))
     tracker.log_datasets(
@@ -130,7 +132,7 @@ def train_logged(
         ],
         cfg.data.name,
     )
-    result = train(cfg, splits, callbacks, initial_weights, initial_epoch)
+    result = train(cfg, splits, callbacks, continues)
     first_epoch = result.initial_epoch + 1
     tracker.log_training(
         {
@@ -146,6 +148,7 @@ def train_logged(
         },
         model_summary(result.model),
         figures.learning_curves(result.history, tracker.active_run_name(), first_epoch),
+        {PRECISION: result.precision},
     )
     return result
 

@@ -15,7 +15,7 @@ from mnist_reg.search.keras_tuner.space import hyperparameters, trial_values
 from mnist_reg.search.trial import trial_config, trial_tags
 from mnist_reg.tracking import tags as T
 from mnist_reg.training.callbacks import EpochCounter
-from mnist_reg.training.fit import TrainResult
+from mnist_reg.training.fit import Continuation, TrainResult
 from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
 
 log = logging.getLogger("mnist_reg")
@@ -122,8 +122,13 @@ class TrackedTuner(kt.Tuner):
         trial_cfg = trial_config(cfg, trial_values(trial.hyperparameters, cfg), number, epochs)
         previous = values.get("tuner/trial_id")  # Hyperband: continue that trial's weights
         own = {T.KT_ALGORITHM: cfg.sweep.kt_algorithm, T.KT_TRIAL_ID: trial.trial_id}
+        continuation = None
         if previous is not None:
             own[T.KT_CONTINUES_TRIAL] = str(previous)
+            # weights only: the optimizer starts afresh, as Keras Tuner's own Hyperband does
+            initial_epoch = int(values.get("tuner/initial_epoch", 0))
+            weights = self._get_checkpoint_fname(previous)
+            continuation = Continuation(weights, initial_epoch, optimizer=False)
 
         def configure(run_id: str) -> Config:
             record["mlflow_run_id"] = run_id
@@ -141,10 +146,7 @@ class TrackedTuner(kt.Tuner):
             configure=configure,
             hooks=Hooks([counter], before_test=save_weights),
             best_so_far=self.best_so_far(),
-            initial_weights=(
-                self._get_checkpoint_fname(previous) if previous is not None else None
-            ),
-            initial_epoch=int(values.get("tuner/initial_epoch", 0)),
+            continues=continuation,
         )
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:

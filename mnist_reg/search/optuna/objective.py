@@ -17,7 +17,7 @@ from mnist_reg.search.optuna.workers import WORKER, worker_id
 from mnist_reg.search.trial import trial_config, trial_tags
 from mnist_reg.tracking import tags as T
 from mnist_reg.tracking.runs import Tracker
-from mnist_reg.training.fit import TrainResult
+from mnist_reg.training.fit import Continuation, TrainResult
 from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
 
 
@@ -111,9 +111,15 @@ def trial_setup(
         configure=configure,
         hooks=Hooks([pruning], on_trained, before_test),
         best_so_far=best_value(trial.study),
-        initial_weights=None if parent is None else str(promotion.checkpoint(cfg, parent)),
-        initial_epoch=int(trial.user_attrs.get(promotion.INITIAL_EPOCH, 0)),
+        continues=None if parent is None else _continuation(cfg, trial, parent),
     )
+
+
+def _continuation(cfg: Config, trial: optuna.Trial, parent: int) -> Continuation:
+    """A promoted configuration continues its parent's checkpoint, optimizer state and all:
+    Adam's moments and step go on where the parent's training stopped."""
+    initial_epoch = int(trial.user_attrs.get(promotion.INITIAL_EPOCH, 0))
+    return Continuation(str(promotion.checkpoint(cfg, parent)), initial_epoch, optimizer=True)
 
 
 def _rung(cfg: Config, trial: optuna.Trial, rungs: list[int] | None) -> tuple[int, dict[str, str]]:
