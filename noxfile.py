@@ -114,6 +114,7 @@ BENCHMARKS = [
     "storage_overhead",
     "pruning",
     "time_to_accuracy",
+    "precision_equivalence",
 ]
 
 

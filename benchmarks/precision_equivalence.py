@@ -1,0 +1,246 @@
+"""Is bfloat16 as accurate as float32? The equivalence test that decides ``train.precision``'s
+default.
+
+    python benchmarks/precision_equivalence.py            # resumable: trains what is missing
+    python benchmarks/precision_equivalence.py --report   # the report from what is there
+
+Decided before any run (2026-12-06), not changed after:
+
+- Configuration: the training-budget study's best cell, as the study trained it: its
+  technique and length from ``experiments/budget/best/seeds.csv`` (augmentation, 27 epochs),
+  its tuned values from ``experiments/budget/tuning.csv``, batch 128, the full 55,000-image
+  training split, each seed drawing its own 5,000-image validation split.
+- Arms: ``train.precision=float32`` and ``train.precision=mixed_bfloat16``; seeds 3000 to
+  3009 (the study used 1000 to 2009), each seed trained in both arms: same seed, same split,
+  same initial draws, so the arms are paired by seed. Within a seed the arms alternate
+  (float32 first for even seeds), so drifts in the host's load hit both.
+- Estimator: the mean paired difference of test accuracy, bfloat16 minus float32, in points.
+- Test: two one-sided paired t-tests (``statsmodels`` ``ttost_paired``) against a margin of
+  +-0.10 points at alpha 0.05; equivalent if its p < 0.05 (the 90% t interval of the mean
+  difference lies inside the margin). ``ttost_ind`` is reported beside it.
+- Decision: ``train.precision=auto`` becomes the default only if equivalent with all 10
+  pairs; otherwise ``float32`` stays and the report says so. Seconds per run (medians and
+  the paired ratio) are reported, as secondary and noisy (the host is shared).
+
+Each run is a ``repeat`` run in the MLflow store ``mlruns/precision`` (not committed); its
+row goes to ``benchmarks/results/precision_equivalence.csv`` (committed) as it finishes, the
+report to ``precision_equivalence.md``. A rerun, on this machine or a fresh clone, trains
+only the (seed, precision) pairs that neither the CSV nor the store holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.weightstats import ttost_ind, ttost_paired
+
+from mnist_reg.tracking import queries
+from mnist_reg.training import precision
+
+REPO = Path(__file__).resolve().parent.parent
+BUDGET = REPO / "experiments" / "budget"
+RESULTS = REPO / "benchmarks" / "results"
+STORE = REPO / "mlruns" / "precision"
+EXPERIMENT = "precision"
+SEEDS = tuple(range(3000, 3010))
+ARMS = ("float32", "mixed_bfloat16")
+MARGIN = 0.0010  # +-0.10 points of accuracy
+ALPHA = 0.05
+DATA = [
+    "data.name=mnist",
+    "data.train_size=null",
+    "data.val_size=5000",
+    "data.test_size=null",
+    "train.batch_size=128",
+    "train.deterministic=false",
+    "train.progress_bar=off",
+]
+
+
+def best_cell() -> tuple[str, int, dict[str, str]]:
+    """The budget study's best cell: technique, epochs and tuned values, from its files."""
+    best = pd.read_csv(BUDGET / "best" / "seeds.csv").iloc[0]
+    technique, epochs = str(best["technique"]), int(best["train_epochs"])
+    tuning = pd.read_csv(BUDGET / "tuning.csv").set_index("study")
+    values = json.loads(str(tuning.loc[f"budget-{technique}-e{epochs}", "values"]))
+    return technique, epochs, values
+
+
+def train(
+    seed: int, arm: str, cell: tuple[str, int, dict[str, str]], store: Path, extra: list[str]
+) -> None:
+    """One seed in one precision, as a repeat run (``repeat`` skips it when finished)."""
+    technique, epochs, values = cell
+    command = [
+        sys.executable,
+        "-m",
+        "mnist_reg.repeat",
+        "-cd",
+        str(REPO / "experiments"),
+        f"+budget={technique}",
+        f"train.epochs={epochs}",
+        f"train.precision={arm}",
+        "repeat.source=config",
+        "repeat.count=1",
+        f"repeat.first_seed={seed}",
+        "repeat.vary_split=true",
+        "sweep.study_name=precision-best-cell",
+        f"mlflow.experiment={EXPERIMENT}",
+        f"mlflow.tracking_uri=sqlite:///{store}/mlflow.db",
+        "mlflow.log_model=false",
+        *DATA,
+        *(f"{path}={value}" for path, value in values.items()),
+        *extra,
+    ]
+    print("+", " ".join(command[2:]), flush=True)
+    subprocess.run(command, cwd=REPO, check=True)
+
+
+def finished_runs(store: Path) -> pd.DataFrame:
+    """One row per finished repeat: seed, precision, accuracies, seconds."""
+    if not (store / "mlflow.db").exists():
+        return pd.DataFrame(columns=["seed", "precision", "test_accuracy", "seconds"])
+    runs = queries.load_runs(f"sqlite:///{store}/mlflow.db", [EXPERIMENT])
+    runs = runs[(runs["tags.run_type"] == "repeat") & (runs["status"] == "FINISHED")]
+    table = pd.DataFrame(
+        {
+            "seed": runs["tags.repeat_seed"].astype(int),
+            "precision": runs["params.train.precision"],
+            "test_accuracy": runs["metrics.test_accuracy"],
+            "val_accuracy": runs["metrics.kept_val_accuracy"],
+            "seconds": runs["metrics.train_seconds"].round(1),
+            "run_id": runs["run_id"],
+        }
+    )
+    return table.sort_values(["seed", "precision"]).reset_index(drop=True)
+
+
+def all_runs(store: Path, results: Path) -> pd.DataFrame:
+    """The committed rows and the store's, each (seed, precision) once (the CSV's first)."""
+    csv = results / "precision_equivalence.csv"
+    known = pd.read_csv(csv) if csv.exists() else None
+    table = pd.concat([t for t in (known, finished_runs(store)) if t is not None and len(t)])
+    if table.empty:
+        return finished_runs(store)
+    table = table.drop_duplicates(["seed", "precision"], keep="first")
+    return table.sort_values(["seed", "precision"]).reset_index(drop=True)
+
+
+def paired(table: pd.DataFrame) -> pd.DataFrame:
+    """Seeds with a finished run in both arms, one column of test accuracy per arm."""
+    wide = table.pivot_table(index="seed", columns="precision", values="test_accuracy")
+    return wide.dropna(subset=[arm for arm in ARMS if arm in wide.columns])
+
+
+def verdict(table: pd.DataFrame) -> list[str]:
+    """The pre-registered test on the pairs there are, and what it decides."""
+    pairs = paired(table)
+    if not set(ARMS) <= set(pairs.columns) or len(pairs) < 2:
+        return [f"{len(pairs)} complete pairs of {len(SEEDS)}: no test yet."]
+    bf16, f32 = pairs["mixed_bfloat16"].to_numpy(), pairs["float32"].to_numpy()
+    difference = bf16 - f32
+    p_paired = float(ttost_paired(bf16, f32, -MARGIN, MARGIN)[0])
+    p_ind = float(ttost_ind(bf16, f32, -MARGIN, MARGIN, usevar="unequal")[0])
+
+    low, high = stats.t.interval(
+        1 - 2 * ALPHA, len(difference) - 1, difference.mean(), stats.sem(difference)
+    )
+    equivalent = p_paired < ALPHA
+    complete = len(pairs) == len(SEEDS)
+    lines = [
+        f"Pairs: {len(pairs)} of {len(SEEDS)} (seeds {', '.join(map(str, pairs.index))}).",
+        f"Mean test accuracy: float32 {100 * f32.mean():.3f}%, bfloat16 {100 * bf16.mean():.3f}%.",
+        f"Mean paired difference (bfloat16 - float32): {100 * difference.mean():+.3f} points, "
+        f"90% t interval [{100 * low:+.3f}, {100 * high:+.3f}] (SD of the differences "
+        f"{100 * difference.std(ddof=1):.3f}).",
+        f"TOST, margin +-{100 * MARGIN:.2f} points: paired p = {p_paired:.4f}; "
+        f"independent (Welch) p = {p_ind:.4f}.",
+    ]
+    if not complete:
+        lines.append("Not all pairs are in: no decision yet (the plan is 10 pairs).")
+    elif equivalent:
+        lines.append(
+            "**Equivalent** within +-0.10 points (p < 0.05): `train.precision=auto` may be "
+            "the default."
+        )
+    else:
+        lines.append("**Not shown equivalent** within +-0.10 points: the default stays `float32`.")
+    return lines
+
+
+def seconds_lines(table: pd.DataFrame) -> list[str]:
+    wide = table.pivot_table(index="seed", columns="precision", values="seconds").dropna()
+    if not set(ARMS) <= set(wide.columns) or wide.empty:
+        return []
+    ratios = (wide["mixed_bfloat16"] / wide["float32"]).tolist()
+    return [
+        f"Training seconds (secondary, a shared host): median float32 "
+        f"{statistics.median(wide['float32']):.0f} s, bfloat16 "
+        f"{statistics.median(wide['mixed_bfloat16']):.0f} s; median paired ratio "
+        f"{statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)})."
+    ]
+
+
+def cpu() -> str:
+    """The CPU's model name and its bfloat16 flags (``lscpu``'s, from /proc/cpuinfo)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line]
+    bf16 = sorted(flag for flag in precision.cpu_flags() if "bf16" in flag)
+    return (
+        f"{names[0] if names else platform.processor()}, bf16 flags: {', '.join(bf16) or 'none'}"
+    )
+
+
+def report(cell: tuple[str, int, dict[str, str]], store: Path, results: Path) -> None:
+    table = all_runs(store, results)
+    results.mkdir(parents=True, exist_ok=True)
+    table.to_csv(results / "precision_equivalence.csv", index=False)
+    technique, epochs, values = cell
+    lines = [
+        "# bfloat16 against float32: test accuracy, paired by seed",
+        "",
+        f"`python benchmarks/precision_equivalence.py` on {platform.node()} ({cpu()}). "
+        f"The budget study's best cell: {technique}, {epochs} epochs, batch 128, "
+        f"55,000 training images; {', '.join(f'{k}={float(v):.4g}' for k, v in values.items())}. "
+        "Plan, estimator, margin and decision rule: the script's docstring, fixed before "
+        "the first run.",
+        "",
+        *verdict(table),
+        "",
+        *seconds_lines(table),
+        "",
+        "Every run: [precision_equivalence.csv](precision_equivalence.csv).",
+    ]
+    (results / "precision_equivalence.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", action="store_true", help="report what is there, train none")
+    parser.add_argument("--store", type=Path, default=STORE, help="the MLflow store's folder")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the report goes")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="a smoke test's fewer")
+    parser.add_argument("overrides", nargs="*", help="a smoke test's tiny data")
+    args = parser.parse_args()
+    cell = best_cell()
+    if not args.report:
+        for index, seed in enumerate(SEEDS[: args.seeds]):
+            done = all_runs(args.store, args.results)
+            for arm in ARMS if index % 2 == 0 else ARMS[::-1]:
+                if not ((done["seed"] == seed) & (done["precision"] == arm)).any():
+                    train(seed, arm, cell, args.store, args.overrides)
+            report(cell, args.store, args.results)  # after each pair: what is there so far
+    report(cell, args.store, args.results)
+
+
+if __name__ == "__main__":
+    main()
