@@ -127,10 +127,10 @@ def all_runs(store: Path, results: Path) -> pd.DataFrame:
     """The committed rows and the store's, each (seed, precision) once (the CSV's first)."""
     csv = results / "precision_equivalence.csv"
     known = pd.read_csv(csv) if csv.exists() else None
-    table = pd.concat([t for t in (known, finished_runs(store)) if t is not None and len(t)])
-    if table.empty:
+    frames = [t for t in (known, finished_runs(store)) if t is not None and len(t)]
+    if not frames:  # nothing trained yet
         return finished_runs(store)
-    table = table.drop_duplicates(["seed", "precision"], keep="first")
+    table = pd.concat(frames).drop_duplicates(["seed", "precision"], keep="first")
     return table.sort_values(["seed", "precision"]).reset_index(drop=True)
 
 
