@@ -48,6 +48,8 @@ def repeat_key(cfg: Config) -> str:
     params = flat_params(cfg)
     params.pop("train.seed")
     params.pop("train.progress_bar")
+    if params.get("train.precision") == "float32":  # keys made before it existed still hold
+        params.pop("train.precision")
     if cfg.repeat.vary_split:  # each seed draws its own split: the runs differ only by seed
         params.pop("data.split_seed")
         params["repeat.vary_split"] = True
