@@ -143,7 +143,14 @@ def share_gpus() -> int:
     return len(gpus)
 
 
-def prepare() -> None:
+def prepare(threads: int | None = None) -> None:
     """Set up this process for a sweep or repeats, before TensorFlow's threads start: keeps
-    a long run's memory flat."""
+    a long run's memory flat; with ``threads`` (a worker's share of the cores), TensorFlow's
+    thread pools sized to it."""
     limit_arenas()
+    if threads is None:
+        return
+    import tensorflow as tf  # here: after the arena cap, before any operation runs
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)

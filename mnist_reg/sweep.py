@@ -28,6 +28,8 @@ def sweep(cfg: DictConfig) -> str:
 
     outcome = run_guarded(lambda: dispatch.run(config))
     print_outcome(outcome)
+    if outcome.failed_workers:
+        sys.exit(f"error: {'; '.join(outcome.failed_workers)}; see its reasons above")
     if outcome.trials_run and outcome.best is None:
         sys.exit("error: no trial completed; see the FAIL reasons above")
     best = outcome.best

@@ -134,6 +134,7 @@ class SweepConfig:
     seed: int = 0  # sampler seed
     n_startup_trials: int = 5  # trials before TPE models and the median pruner prunes
     n_warmup_epochs: int = 1  # epochs a trial always trains before it can be pruned
+    workers: int = 1  # optuna: worker processes this command runs on the study, cores shared
     heartbeat_interval: int = 60  # seconds; RDB storages only
     grace_period: int = 180  # seconds without a heartbeat before a trial counts as dead
     study_name: str | None = None  # default: <dataset>-<technique>

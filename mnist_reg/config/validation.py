@@ -118,6 +118,7 @@ RULES: dict[str, Rule] = {
     "sweep.epoch_budget": Rule("int", 1, 10**9, optional=True),
     "sweep.pruner": Rule("str", choices=choices(SweepConfig, "pruner")),
     "sweep.seed": Rule("int", 0, 2**32 - 1),
+    "sweep.workers": Rule("int", 1, 256),
     "sweep.n_startup_trials": Rule("int", 0, 100_000),
     "sweep.n_warmup_epochs": Rule("int", 0, 1000),
     "sweep.heartbeat_interval": Rule("int", 1, 3600),
@@ -206,14 +207,8 @@ def config_errors(cfg: Config) -> list[str]:
             f"sweep.min_epochs={min_epochs} is invalid with sweep.strategy=promote; allowed: "
             f"1 to {epochs - 1} (below train.epochs={epochs}: a rung to promote to)"
         )
-    for key, schemes in (
-        ("sweep.storage", STORAGE_SCHEMES),
-        ("mlflow.tracking_uri", TRACKING_SCHEMES),
-    ):
-        url = _get(cfg, key)
-        problem = url_problem(key, url, schemes) if isinstance(url, str) else None
-        if problem is not None:
-            errors.append(problem)
+    errors.extend(_url_errors(cfg))
+    errors.extend(_workers_errors(cfg))
     if not _get(cfg, "technique.name"):
         errors.append("technique.name is empty; allowed: a non-empty name")
     if not _get(cfg, "mlflow.experiment"):
@@ -226,6 +221,29 @@ def config_errors(cfg: Config) -> list[str]:
                 "the values to try, e.g. grid: [0.1, 0.2]"
             )
     return errors
+
+
+def _url_errors(cfg: Config) -> list[str]:
+    errors = []
+    for key, schemes in (
+        ("sweep.storage", STORAGE_SCHEMES),
+        ("mlflow.tracking_uri", TRACKING_SCHEMES),
+    ):
+        url = _get(cfg, key)
+        problem = url_problem(key, url, schemes) if isinstance(url, str) else None
+        if problem is not None:
+            errors.append(problem)
+    return errors
+
+
+def _workers_errors(cfg: Config) -> list[str]:
+    workers = _get(cfg, "sweep.workers")
+    if isinstance(workers, int) and workers > 1 and _get(cfg, "sweep.backend") != "optuna":
+        return [
+            f"sweep.workers={workers} is invalid with sweep.backend=keras_tuner (its oracle "
+            "lives in one process); allowed: 1, or several with sweep.backend=optuna"
+        ]
+    return []
 
 
 def validate(cfg: Config) -> None:

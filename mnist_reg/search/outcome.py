@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -45,6 +45,7 @@ class SweepOutcome:
     mlflow_parent_run_id: str | None
     tracking_uri: str | None = None  # where to browse the runs
     experiment: str | None = None
+    failed_workers: list[str] = field(default_factory=list)  # sweep.workers > 1: what failed
 
 
 def write_summary(

@@ -70,9 +70,14 @@ class SweepProgress:
             format_duration(per_epoch * epochs_left),
         )
 
-    def trial_ended(self, number: int, state: str, value: float | None) -> None:
-        """After each trial of this process, in the state its search gave it."""
-        if state in ("COMPLETE", "PRUNED"):
+    def trial_ended(
+        self, number: int, state: str, value: float | None, finished: int | None = None
+    ) -> None:
+        """After each trial of this process, in the state its search gave it; ``finished``:
+        the study's count of finished trials now, when other workers finish trials too."""
+        if finished is not None:
+            self.finished = finished
+        elif state in ("COMPLETE", "PRUNED"):
             self.finished += 1
         shown = f"{value:.4f}" if value is not None else "-"
         # A complete trial's value is its kept epoch's; a pruned trial's, its last epoch's.

@@ -18,6 +18,10 @@ class OptunaBackend:
         return None  # the storage is all it writes besides the tracking store
 
     def run(self, cfg: Config) -> SweepOutcome:
+        if cfg.sweep.workers > 1:
+            from mnist_reg.search.optuna import pool
+
+            return pool.run(cfg)
         from mnist_reg.search.optuna import runner
 
         return runner.run(cfg)

@@ -44,8 +44,9 @@ class TrialPlan:
     budget: EpochBudget
 
 
-def run(cfg: Config) -> SweepOutcome:
-    """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials."""
+def run(cfg: Config, pooled: bool = False) -> SweepOutcome:
+    """Run the study of ``cfg`` up to ``sweep.n_trials`` finished trials; ``pooled``: as one
+    of the workers ``sweep.workers`` starts (:mod:`.pool`), whose siblings are alive."""
     _route_optuna_logs()
     lock = StorageLock(storage_url(cfg.sweep))
     study = open_study(cfg, lock)
@@ -54,7 +55,7 @@ def run(cfg: Config) -> SweepOutcome:
         finish_abandoned_parent(study, lock, cfg)
         name = str(cfg.sweep.study_name)
         return SweepOutcome(name, 0, trials_table(study), best_trial(study), None)
-    return train_missing(cfg, study, lock, plan)
+    return train_missing(cfg, study, lock, plan, pooled)
 
 
 def plan_trials(cfg: Config, study: optuna.Study) -> TrialPlan:
@@ -81,7 +82,7 @@ def plan_trials(cfg: Config, study: optuna.Study) -> TrialPlan:
 
 
 def train_missing(
-    cfg: Config, study: optuna.Study, lock: StorageLock, plan: TrialPlan
+    cfg: Config, study: optuna.Study, lock: StorageLock, plan: TrialPlan, pooled: bool = False
 ) -> SweepOutcome:
     """Load the data once, open the parent run, run the missing trials, summarize."""
     # Heavy imports only once there is training to do.
@@ -97,7 +98,7 @@ def train_missing(
     progress = SweepProgress(plan.target, plan.already, cfg.train.epochs, epochs_left=budget_left)
 
     def trial_ended(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        progress.trial_ended(trial.number, trial.state.name, trial.value)
+        progress.trial_ended(trial.number, trial.state.name, trial.value, finished_count(study))
 
     before = len(study.trials)
     with contextlib.ExitStack() as stack:
@@ -118,7 +119,8 @@ def train_missing(
                 lambda: summarize(study, lock, tracker, parent_run_id, cfg, interrupted=True)
             )
             raise
-        _say_who_holds_the_rest(study, plan.target, cfg.sweep.grace_period, budget)
+        if not pooled:  # a pool's other workers are alive, not killed
+            _say_who_holds_the_rest(study, plan.target, cfg.sweep.grace_period, budget)
         table, best = summarize(study, lock, tracker, parent_run_id, cfg)
     name = str(cfg.sweep.study_name)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)

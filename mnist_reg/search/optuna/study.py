@@ -89,8 +89,7 @@ def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
             promoter(cfg),
         )
         study.set_user_attr("openings", openings + 1)
-        if sqlite_path(storage_url(cfg.sweep)) is not None:  # one machine: ask its OS
-            fail_gone_workers_trials(study, _killed_run_ender(cfg))
+        fail_trials_of_gone_workers(cfg, study)
         if trials_so_far is None:
             study.set_user_attr("technique", cfg.technique.name)
             study.set_user_attr("dataset", cfg.data.name)
@@ -98,6 +97,14 @@ def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
             study.set_user_attr("trial_settings", trial_settings(cfg))
     check_same_settings(study, cfg)
     return study
+
+
+def fail_trials_of_gone_workers(cfg: Config, study: optuna.Study) -> int:
+    """With a storage on this machine (SQLite), fail at once the RUNNING trials whose worker
+    process is gone and end their MLflow runs (elsewhere the heartbeat tells, later)."""
+    if sqlite_path(storage_url(cfg.sweep)) is None:  # one machine: ask its OS
+        return 0
+    return fail_gone_workers_trials(study, _killed_run_ender(cfg))
 
 
 def epochs_spent(study: optuna.Study) -> int:

@@ -64,7 +64,11 @@ class ClaimingStudy(optuna.Study):
             promotion = self.promoter(self.get_trials(deepcopy=False)) if self.promoter else None
             if promotion is not None:
                 self.enqueue_trial(promotion.params, user_attrs=promotion.user_attrs())
-            return super().ask(fixed_distributions)
+            trial = super().ask(fixed_distributions)
+            # at once: a worker stopped before its objective starts leaves a trial that the
+            # next worker on this host can tell is gone
+            trial.set_user_attr(WORKER, worker_id())
+            return trial
 
 
 def trials_in_training(study: optuna.Study) -> int:

@@ -1,0 +1,155 @@
+"""``sweep.workers=N``: one command, N worker processes on one study; exactly its trials, one
+parent run, one summary, a killed worker replaced, Ctrl-C stopping them all."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from mnist_reg.config.validation import config_errors
+from mnist_reg.search.optuna.pool import core_shares
+from tests.conftest import Compose, tiny_overrides
+from tests.workers import FINISHED, check_shared_study
+
+STARTED = re.compile(r"worker (\d+) started: pid (\d+)")
+EPOCH = re.compile(r"\] - worker (\d+): trial \d+ \(\d+/\d+\) epoch (\d+)/")
+
+
+def test_cores_are_dealt_out_evenly() -> None:
+    assert core_shares([0, 1], 2) == [[0], [1]]
+    assert core_shares([0, 1, 2, 3, 4], 2) == [[0, 1, 2], [3, 4]]
+    assert core_shares([0, 1], 3) == [[0], [1], [0]]  # more workers than cores: they share
+    assert core_shares([4, 5, 6, 7], 1) == [[4, 5, 6, 7]]
+
+
+def test_workers_need_the_optuna_backend(compose_cfg: Compose) -> None:
+    cfg = compose_cfg("+technique=dropout", "sweep.workers=2", "sweep.backend=keras_tuner")
+    assert config_errors(cfg) == [
+        "sweep.workers=2 is invalid with sweep.backend=keras_tuner (its oracle lives in one "
+        "process); allowed: 1, or several with sweep.backend=optuna"
+    ]
+    assert config_errors(compose_cfg("+technique=dropout", "sweep.workers=2")) == []
+    assert config_errors(compose_cfg("+technique=dropout", "sweep.workers=0")) == [
+        "sweep.workers=0 is invalid; allowed: int with 1 <= value <= 256"
+    ]
+
+
+def _command(tmp_path: Path, *overrides: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "mnist_reg.sweep",
+        "+technique=dropout",
+        *tiny_overrides(tmp_path),
+        "sweep.workers=2",
+        "sweep.pruner=none",
+        *overrides,
+    ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"  # a zombie
+
+
+def _nothing_running(tmp_path: Path) -> None:
+    study = optuna.load_study(
+        study_name="mnist-dropout", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db"
+    )
+    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("mnist-reg")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    assert runs and all(r.info.status != "RUNNING" for r in runs)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("mnist_available")
+def test_two_workers_from_one_command_share_the_study_exactly(tmp_path: Path) -> None:
+    done = subprocess.run(
+        _command(tmp_path, "sweep.n_trials=4"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    check_shared_study(
+        f"sqlite:///{tmp_path}/mlruns/optuna.db",
+        f"sqlite:///{tmp_path}/mlruns/mlflow.db",
+        "mnist-dropout",
+        4,
+        "mnist-reg",
+    )
+    assert done.stdout.count("Study mnist-dropout: 4 trials") == 1  # one summary, not two
+    assert {int(m[0]) for m in STARTED.findall(done.stdout + done.stderr)} == {0, 1}
+    trained = {int(m[0]) for m in EPOCH.findall(done.stdout + done.stderr)}
+    assert trained == {0, 1}  # both workers trained, and said so in the one log
+
+
+def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("mnist_available")
+def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_exact(tmp_path: Path) -> None:
+    # trials of some seconds: the kill lands mid-trial
+    slower = ("sweep.n_trials=4", "train.epochs=8", "data.train_size=2000")
+    sweep = _start(_command(tmp_path, *slower), tmp_path)
+    assert sweep.stdout is not None
+    lines, pids = [], {}
+    for line in sweep.stdout:
+        lines.append(line)
+        if found := STARTED.search(line):
+            pids[int(found[1])] = int(found[2])
+        if (found := EPOCH.search(line)) and found[1] == "1" and found[2] == "2":
+            os.kill(pids[1], signal.SIGKILL)  # no clean-up at all
+            break
+    output, _ = sweep.communicate(timeout=900)
+    output = "".join(lines) + output
+    assert sweep.returncode == 0, output[-3000:]
+    assert "worker 1 was killed (SIGKILL); a new worker takes its place" in output
+    study = optuna.load_study(
+        study_name="mnist-dropout", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db"
+    )
+    assert len(study.get_trials(states=FINISHED)) == 4  # exactly its trials
+    assert [t.state for t in study.trials].count(optuna.trial.TrialState.FAIL) == 1  # the killed
+    _nothing_running(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("mnist_available")
+def test_ctrl_c_stops_every_worker_and_leaves_nothing_running(tmp_path: Path) -> None:
+    sweep = _start(_command(tmp_path, "sweep.n_trials=6", "train.epochs=8"), tmp_path)
+    assert sweep.stdout is not None
+    lines, pids, training = [], {}, set()
+    for line in sweep.stdout:
+        lines.append(line)
+        if found := STARTED.search(line):
+            pids[int(found[1])] = int(found[2])
+        if found := EPOCH.search(line):
+            training.add(found[1])
+        if len(training) == 2:  # both workers are in a trial
+            sweep.send_signal(signal.SIGINT)  # what Ctrl-C sends the command
+            break
+    output, _ = sweep.communicate(timeout=300)
+    output = "".join(lines) + output
+    assert sweep.returncode != 0
+    assert "interrupted" in output
+    assert not any(_alive(pid) for pid in pids.values())
+    _nothing_running(tmp_path)
