@@ -213,7 +213,6 @@ def worker_main(config_yaml: str, index: int, cores: list[int], queue: Any) -> N
     _log_to(queue, index)
     composed = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(config_yaml))
     cfg = cast(Config, composed)  # the schema's own structure, as Hydra composed it
-    cfg.sweep.workers = 1
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         process.prepare(threads=len(cores))

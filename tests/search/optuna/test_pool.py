@@ -97,6 +97,12 @@ def test_two_workers_from_one_command_share_the_study_exactly(tmp_path: Path) ->
     assert {int(m[0]) for m in STARTED.findall(done.stdout + done.stderr)} == {0, 1}
     trained = {int(m[0]) for m in EPOCH.findall(done.stdout + done.stderr)}
     assert trained == {0, 1}  # both workers trained, and said so in the one log
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    (parent,) = client.search_runs(
+        [client.get_experiment_by_name("mnist-reg").experiment_id],  # type: ignore[union-attr]
+        "tags.run_type = 'sweep'",
+    )
+    assert parent.data.tags["sweep.workers"] == "2"  # what the command was run with
 
 
 def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
