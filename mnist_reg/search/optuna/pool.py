@@ -121,13 +121,17 @@ def _start(pool: Pool, context: Any, config_yaml: str, index: int, cores: list[i
 
 
 def _supervise(pool: Pool, context: Any, config_yaml: str, shares: list[list[int]]) -> None:
-    """Wait for the workers; start a new one for each one a signal killed, note failures."""
-    while alive := [w for w in pool.workers if w.process.exitcode is None]:
-        multiprocessing.connection.wait([w.process.sentinel for w in alive])
-        for worker in alive:
+    """Wait for the workers; start a new one for each one a signal killed, note failures.
+
+    Each ended worker is looked at once, whenever its end is seen: a worker's sentinel can
+    be ready a moment before its exit code is."""
+    seen: set[int] = set()
+    while True:
+        for worker in list(pool.workers):
             code = worker.process.exitcode
-            if code is None or code == 0:
+            if code is None or id(worker) in seen:
                 continue
+            seen.add(id(worker))
             if code < 0 and pool.replaced < pool.cfg.sweep.n_trials:
                 name = signal.Signals(-code).name
                 log.warning(
@@ -135,8 +139,12 @@ def _supervise(pool: Pool, context: Any, config_yaml: str, shares: list[list[int
                 )
                 pool.replaced += 1
                 _start(pool, context, config_yaml, worker.index, shares[worker.index])
-            else:
+            elif code != 0:
                 pool.failed.append(f"worker {worker.index} ended with exit code {code}")
+        alive = [w.process.sentinel for w in pool.workers if w.process.exitcode is None]
+        if not alive:
+            return
+        multiprocessing.connection.wait(alive, timeout=1.0)
 
 
 def _stop(pool: Pool) -> None:
@@ -213,6 +221,9 @@ def worker_main(config_yaml: str, index: int, cores: list[int], queue: Any) -> N
     _log_to(queue, index)
     composed = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(config_yaml))
     cfg = cast(Config, composed)  # the schema's own structure, as Hydra composed it
+    # the command's one SIGINT stops a worker even where the command was started with SIGINT
+    # ignored (in the background of a script), which a worker would otherwise inherit
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         process.prepare(threads=len(cores))

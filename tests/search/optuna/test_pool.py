@@ -108,7 +108,13 @@ def test_two_workers_from_one_command_share_the_study_exactly(tmp_path: Path) ->
 
 def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # as in a terminal: a test run in the background of a script inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
