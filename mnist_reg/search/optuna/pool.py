@@ -165,50 +165,45 @@ def _stop(pool: Pool) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def _fail_gone_workers_trials(cfg: Config) -> None:
-    """Every worker has ended: a trial one of them left RUNNING (stopped between claiming it
-    and training it, or killed at the very end) is failed and its MLflow run ended."""
-    import optuna
-
-    from mnist_reg.config.stores import storage_url
-    from mnist_reg.search.optuna.study import fail_trials_of_gone_workers
-
-    name = str(cfg.sweep.study_name)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage_url(cfg.sweep))
-    except KeyError:  # stopped before any worker made the study
-        return
-    fail_trials_of_gone_workers(cfg, study)
-
-
-def _trial_count(cfg: Config) -> int:
+def _stored_study(cfg: Config) -> Any:
+    """The study as the workers have left it (an ``optuna.Study``), or None before any
+    worker made it."""
     import optuna
 
     from mnist_reg.config.stores import storage_url
 
     try:
-        study = optuna.load_study(
+        return optuna.load_study(
             study_name=str(cfg.sweep.study_name), storage=storage_url(cfg.sweep)
         )
     except KeyError:
-        return 0
-    return len(study.trials)
+        return None
+
+
+def _fail_gone_workers_trials(cfg: Config) -> None:
+    """Every worker has ended: a trial one of them left RUNNING (stopped between claiming it
+    and training it, or killed at the very end) is failed and its MLflow run ended."""
+    from mnist_reg.search.optuna.study import fail_trials_of_gone_workers
+
+    study = _stored_study(cfg)
+    if study is not None:
+        fail_trials_of_gone_workers(cfg, study)
+
+
+def _trial_count(cfg: Config) -> int:
+    study = _stored_study(cfg)
+    return 0 if study is None else len(study.trials)
 
 
 def _outcome(cfg: Config, pool: Pool, before: int) -> SweepOutcome:
     """The study as the workers left it, summarized once; a failed worker ends the command
     with an error once the summary is printed."""
-    import optuna
-
-    from mnist_reg.config.stores import storage_url
     from mnist_reg.search.optuna.study import best_trial, trials_table
 
-    name = str(cfg.sweep.study_name)
-    study = optuna.load_study(study_name=name, storage=storage_url(cfg.sweep))
+    study = _stored_study(cfg)
     parent = study.user_attrs.get("mlflow_parent_run_id")
-    outcome = SweepOutcome(
-        name, len(study.trials) - before, trials_table(study), best_trial(study), parent
-    )
+    name, trials = str(cfg.sweep.study_name), len(study.trials) - before
+    outcome = SweepOutcome(name, trials, trials_table(study), best_trial(study), parent)
     outcome.failed_workers = list(pool.failed)
     return outcome
 
