@@ -210,6 +210,11 @@ def cpu() -> str:
     )
 
 
+def cpus(table: pd.DataFrame) -> dict[str, int]:
+    """How many of the runs trained on each CPU."""
+    return {str(name): int(count) for name, count in table["cpu"].value_counts().items()}
+
+
 def report(cell: tuple[str, int, dict[str, str]], store: Path, results: Path) -> None:
     table = all_runs(store, results)
     results.mkdir(parents=True, exist_ok=True)
@@ -218,7 +223,8 @@ def report(cell: tuple[str, int, dict[str, str]], store: Path, results: Path) ->
     lines = [
         "# bfloat16 against float32: test accuracy, paired by seed",
         "",
-        f"`python benchmarks/precision_equivalence.py` on {platform.node()} ({cpu()}). "
+        "`python benchmarks/precision_equivalence.py`; the runs trained on "
+        f"{'; '.join(f'{name} ({count} runs)' for name, count in cpus(table).items())}. "
         f"The budget study's best cell: {technique}, {epochs} epochs, batch 128, "
         f"55,000 training images; {', '.join(f'{k}={float(v):.4g}' for k, v in values.items())}. "
         "Plan, estimator, margin and decision rule: the script's docstring, fixed before "
