@@ -17,6 +17,7 @@ from typing import Any, cast
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
+AUTO = "auto"  # a setting this machine decides (sweep.workers, repeat.workers)
 DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"  # sweep.storage when null
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"  # mlflow.tracking_uri when null and unset
 # (training images, test images) of each dataset this tool knows.
@@ -134,7 +135,9 @@ class SweepConfig:
     seed: int = 0  # sampler seed
     n_startup_trials: int = 5  # trials before TPE models and the median pruner prunes
     n_warmup_epochs: int = 1  # epochs a trial always trains before it can be pruned
-    workers: int = 1  # optuna: worker processes this command runs on the study, cores shared
+    # optuna: worker processes this command runs on the study, the cores shared among them;
+    # auto: one per core (one where there is a GPU), at most n_trials
+    workers: Any = 1  # an int or "auto"
     heartbeat_interval: int = 60  # seconds; RDB storages only
     grace_period: int = 180  # seconds without a heartbeat before a trial counts as dead
     study_name: str | None = None  # default: <dataset>-<technique>
@@ -147,6 +150,7 @@ class RepeatConfig:
     first_seed: int = 1000  # seeds first_seed .. first_seed + count - 1, unused while tuning
     source: str = choice("best", "config")  # best: the study's best trial; config: as composed
     vary_split: bool = False  # true: each seed also draws its validation split (split_seed)
+    workers: Any = 1  # processes training seeds at once, cores shared; an int or "auto"
 
 
 @dataclass

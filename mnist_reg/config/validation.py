@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from mnist_reg.config.schema import (
+    AUTO,
     DATASET_SIZES,
     Config,
     DataConfig,
@@ -39,6 +40,7 @@ class Rule:
     choices: tuple[Any, ...] | None = None
     optional: bool = False  # None allowed
     searchable: bool = False  # may appear as a search-space path
+    words: tuple[str, ...] = ()  # strings allowed besides the numbers (auto)
 
     def allowed(self) -> str:
         if self.choices is not None:
@@ -55,6 +57,7 @@ class Rule:
                 else ""
             )
             text = f"{self.kind} with {lower}value{upper}"
+        text += "".join(f", or {word}" for word in self.words)
         return text + (" (or null)" if self.optional else "")
 
     def accepts(self, value: Any) -> bool:
@@ -62,6 +65,8 @@ class Rule:
             return self.optional
         if self.kind == "bool":
             return isinstance(value, bool)
+        if value in self.words:
+            return True
         if self.kind == "str":
             return isinstance(value, str) and (self.choices is None or value in self.choices)
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -118,13 +123,14 @@ RULES: dict[str, Rule] = {
     "sweep.epoch_budget": Rule("int", 1, 10**9, optional=True),
     "sweep.pruner": Rule("str", choices=choices(SweepConfig, "pruner")),
     "sweep.seed": Rule("int", 0, 2**32 - 1),
-    "sweep.workers": Rule("int", 1, 256),
+    "sweep.workers": Rule("int", 1, 256, words=(AUTO,)),
     "sweep.n_startup_trials": Rule("int", 0, 100_000),
     "sweep.n_warmup_epochs": Rule("int", 0, 1000),
     "sweep.heartbeat_interval": Rule("int", 1, 3600),
     "sweep.grace_period": Rule("int", 2, 86_400),
     "repeat.count": Rule("int", 1, 1000),
     "repeat.first_seed": Rule("int", 0, 2**31 - 1001),
+    "repeat.workers": Rule("int", 1, 256, words=(AUTO,)),
     "repeat.source": Rule("str", choices=choices(RepeatConfig, "source")),
 }
 
@@ -238,10 +244,11 @@ def _url_errors(cfg: Config) -> list[str]:
 
 def _workers_errors(cfg: Config) -> list[str]:
     workers = _get(cfg, "sweep.workers")
-    if isinstance(workers, int) and workers > 1 and _get(cfg, "sweep.backend") != "optuna":
+    if workers not in (1, AUTO) and _get(cfg, "sweep.backend") != "optuna":
         return [
             f"sweep.workers={workers} is invalid with sweep.backend=keras_tuner (its oracle "
-            "lives in one process); allowed: 1, or several with sweep.backend=optuna"
+            "lives in one process); allowed: 1 or auto (one), or several with "
+            "sweep.backend=optuna"
         ]
     return []
 

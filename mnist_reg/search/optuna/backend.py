@@ -6,6 +6,7 @@ from __future__ import annotations
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import storage_url
 from mnist_reg.errors import NothingToRepeatError
+from mnist_reg.pool import worker_count
 from mnist_reg.search.backend import StoredStudy
 from mnist_reg.search.outcome import SweepOutcome
 
@@ -18,7 +19,7 @@ class OptunaBackend:
         return None  # the storage is all it writes besides the tracking store
 
     def run(self, cfg: Config) -> SweepOutcome:
-        if cfg.sweep.workers > 1:
+        if worker_count(cfg.sweep.workers, cfg.sweep.n_trials) > 1:
             from mnist_reg.search.optuna import pool
 
             return pool.run(cfg)

@@ -15,7 +15,6 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from mnist_reg.config.validation import config_errors
-from mnist_reg.search.optuna.pool import core_shares
 from tests.conftest import Compose, tiny_overrides
 from tests.workers import FINISHED, check_shared_study
 
@@ -23,22 +22,25 @@ STARTED = re.compile(r"worker (\d+) started: pid (\d+)")
 EPOCH = re.compile(r"\] - worker (\d+): trial \d+ \(\d+/\d+\) epoch (\d+)/")
 
 
-def test_cores_are_dealt_out_evenly() -> None:
-    assert core_shares([0, 1], 2) == [[0], [1]]
-    assert core_shares([0, 1, 2, 3, 4], 2) == [[0, 1, 2], [3, 4]]
-    assert core_shares([0, 1], 3) == [[0], [1], [0]]  # more workers than cores: they share
-    assert core_shares([4, 5, 6, 7], 1) == [[4, 5, 6, 7]]
-
-
 def test_workers_need_the_optuna_backend(compose_cfg: Compose) -> None:
     cfg = compose_cfg("+technique=dropout", "sweep.workers=2", "sweep.backend=keras_tuner")
     assert config_errors(cfg) == [
         "sweep.workers=2 is invalid with sweep.backend=keras_tuner (its oracle lives in one "
-        "process); allowed: 1, or several with sweep.backend=optuna"
+        "process); allowed: 1 or auto (one), or several with sweep.backend=optuna"
     ]
+    assert config_errors(compose_cfg("+technique=dropout", "sweep.workers=auto")) == []
+    assert (
+        config_errors(
+            compose_cfg("+technique=dropout", "sweep.workers=auto", "sweep.backend=keras_tuner")
+        )
+        == []
+    )
     assert config_errors(compose_cfg("+technique=dropout", "sweep.workers=2")) == []
     assert config_errors(compose_cfg("+technique=dropout", "sweep.workers=0")) == [
-        "sweep.workers=0 is invalid; allowed: int with 1 <= value <= 256"
+        "sweep.workers=0 is invalid; allowed: int with 1 <= value <= 256, or auto"
+    ]
+    assert config_errors(compose_cfg("+technique=dropout", "repeat.workers=many")) == [
+        "repeat.workers=many is invalid; allowed: int with 1 <= value <= 256, or auto"
     ]
 
 
