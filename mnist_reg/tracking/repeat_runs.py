@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import mlflow
+from mlflow.entities import RunStatus
 
 from mnist_reg.tracking import tags as T
-from mnist_reg.tracking.lifecycle import ended_on_error
+from mnist_reg.tracking.lifecycle import ended_on_error, is_active
 from mnist_reg.tracking.runs import Tracker
 
 
@@ -42,6 +43,37 @@ class RepeatTracker(Tracker):
         with self.parent_run(parent_run_id, study_name, tags, params) as run_id:
             mlflow.log_text(config_yaml, "repeats_config.yaml")
             yield run_id
+
+    @contextmanager
+    def joined_repeats_run(self, parent_run_id: str) -> Iterator[str]:
+        """The repeats' parent run, opened by the command, joined by one of its workers: the
+        worker's seeds nest under it, and it stays RUNNING when the worker ends (the command
+        ends it once every worker has)."""
+        mlflow.start_run(run_id=parent_run_id, experiment_id=self.experiment_id)
+        try:
+            yield parent_run_id
+        finally:
+            if is_active(parent_run_id):
+                mlflow.end_run(RunStatus.to_string(RunStatus.RUNNING))
+
+    def end_stale_repeats(
+        self, parent_run_id: str, repeat_key: str, seeds: list[int], since_ms: int
+    ) -> int:
+        """End KILLED the runs of ``seeds`` still RUNNING that were started since
+        ``since_ms``: every worker of the command that started them has ended (one was
+        killed in its seed). Returns how many were ended."""
+        stale = [
+            run
+            for run in self.child_runs(parent_run_id)
+            if run.data.tags.get(T.RUN_TYPE) == T.REPEAT
+            and run.data.tags.get(T.REPEAT_KEY) == repeat_key
+            and int(run.data.tags.get(T.REPEAT_SEED, -1)) in seeds
+            and run.info.status == "RUNNING"
+            and run.info.start_time >= since_ms
+        ]
+        for run in stale:
+            self.client.set_terminated(run.info.run_id, "KILLED")
+        return len(stale)
 
     @contextmanager
     def repeat_run(self, seed: int, tags: dict[str, str]) -> Iterator[str]:
