@@ -115,6 +115,9 @@ BENCHMARKS = [
     "pruning",
     "time_to_accuracy",
     "precision_equivalence",
+    "command_speed",
+    "throughput",
+    "sweep_speed",
 ]
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_ind, ttost_paired
+from sweep_runs import cpu
 
 from mnist_reg.tracking import queries
 from mnist_reg.training import precision
@@ -198,16 +198,6 @@ def seconds_lines(table: pd.DataFrame) -> list[str]:
         f"{statistics.median(wide['mixed_bfloat16']):.0f} s; median paired ratio "
         f"{statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)})."
     ]
-
-
-def cpu() -> str:
-    """The CPU's model name and its bfloat16 flags (``lscpu``'s, from /proc/cpuinfo)."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line]
-    bf16 = sorted(flag for flag in precision.cpu_flags() if "bf16" in flag)
-    return (
-        f"{names[0] if names else platform.processor()}, bf16 flags: {', '.join(bf16) or 'none'}"
-    )
 
 
 def cpus(table: pd.DataFrame) -> dict[str, int]:
