@@ -127,6 +127,9 @@ class SweepConfig:
     # successive halving, the best configurations continued from their checkpoints
     strategy: str = choice("prune", "promote")
     min_epochs: int = 3  # strategy=promote: the first rung's epochs
+    # strategy=promote: a promoted trial continues its parent's optimizer (Adam's moments and
+    # step); false: a fresh optimizer on the parent's weights, as Keras Tuner's Hyperband does
+    continue_optimizer: bool = True
     checkpoint_dir: str = "mlruns/checkpoints"  # strategy=promote: weights in <dir>/<study>
     kt_algorithm: str = choice("hyperband", "bayesian", "random")  # keras_tuner
     kt_directory: str = "mlruns/keras_tuner"  # keras_tuner: projects live in <dir>/<study>

@@ -120,6 +120,7 @@ RULES: dict[str, Rule] = {
     "sweep.hyperband_factor": Rule("int", 2, 10),
     "sweep.strategy": Rule("str", choices=choices(SweepConfig, "strategy")),
     "sweep.min_epochs": Rule("int", 1, 1000),
+    "sweep.continue_optimizer": Rule("bool"),
     "sweep.epoch_budget": Rule("int", 1, 10**9, optional=True),
     "sweep.pruner": Rule("str", choices=choices(SweepConfig, "pruner")),
     "sweep.seed": Rule("int", 0, 2**32 - 1),

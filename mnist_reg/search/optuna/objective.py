@@ -116,10 +116,12 @@ def trial_setup(
 
 
 def _continuation(cfg: Config, trial: optuna.Trial, parent: int) -> Continuation:
-    """A promoted configuration continues its parent's checkpoint, optimizer state and all:
-    Adam's moments and step go on where the parent's training stopped."""
+    """A promoted configuration continues its parent's checkpoint: with
+    ``sweep.continue_optimizer``, optimizer state and all (Adam's moments and step go on
+    where the parent's training stopped), else its weights under a fresh optimizer."""
     initial_epoch = int(trial.user_attrs.get(promotion.INITIAL_EPOCH, 0))
-    return Continuation(str(promotion.checkpoint(cfg, parent)), initial_epoch, optimizer=True)
+    checkpoint = str(promotion.checkpoint(cfg, parent))
+    return Continuation(checkpoint, initial_epoch, optimizer=cfg.sweep.continue_optimizer)
 
 
 def _rung(cfg: Config, trial: optuna.Trial, rungs: list[int] | None) -> tuple[int, dict[str, str]]:
