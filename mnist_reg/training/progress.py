@@ -28,8 +28,10 @@ class SweepProgress:
         epochs_per_trial: int,
         unit: str = "trial",
         epochs_left: int | None = None,
+        workers: int = 1,
     ) -> None:
         self.unit = unit  # "trial", or "repeat" for seed repeats
+        self.workers = workers  # processes sharing the trials left (sweep.workers)
         self.epochs_cap = epochs_left  # what is left of sweep.epoch_budget
         self.total = total_trials
         self.finished = finished_before
@@ -49,6 +51,8 @@ class SweepProgress:
         self.trial_epoch = epoch + 1
         per_epoch = (time.monotonic() - self.started) / self.epochs_done
         trials_after = max(self.total - self.finished - 1, 0)
+        # the other workers train their share of the trials after this one meanwhile
+        trials_after = -(-trials_after // self.workers)
         epochs_left = (
             self.epochs_per_trial - self.trial_epoch + trials_after * self.epochs_per_trial
         )

@@ -95,7 +95,13 @@ def train_missing(
     _announce(cfg, plan, len(splits.y_train), len(splits.y_val), len(splits.y_test))
     budget = plan.budget
     budget_left = budget.budget - epochs_spent(study) if budget.budget is not None else None
-    progress = SweepProgress(plan.target, plan.already, cfg.train.epochs, epochs_left=budget_left)
+    progress = SweepProgress(
+        plan.target,
+        plan.already,
+        cfg.train.epochs,
+        epochs_left=budget_left,
+        workers=int(cfg.sweep.workers) if pooled else 1,
+    )
 
     def trial_ended(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         progress.trial_ended(trial.number, trial.state.name, trial.value, finished_count(study))
