@@ -96,8 +96,14 @@ def cpu() -> str:
 
 
 def append_row(csv: Path, row: dict[str, object]) -> None:
-    """One finished run's row, appended at once: a rerun resumes after it."""
+    """One finished run's row, appended at once: a rerun resumes after it. Every row of a
+    file has the file's columns, in its order (a row with others is refused)."""
     print(row, flush=True)
+    if csv.exists():
+        columns = list(pd.read_csv(csv, nrows=0).columns)
+        if sorted(columns) != sorted(row):
+            raise ValueError(f"{csv} has columns {columns}; this row has {list(row)}")
+        row = {column: row[column] for column in columns}
     pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.exists(), index=False)
 
 

@@ -136,11 +136,24 @@ def measure(rounds: int, csv: Path) -> None:
     native = bool(precision.cpu_flags() & precision.BF16_CPU_FLAGS)
     for index in range(rounds):
         if not has_row(csv, round=index, arm="ceiling"):
-            append_row(csv, {"round": index, "arm": "ceiling", **ceiling(), "cpu": cpu()})
+            append_row(
+                csv,
+                {"round": index, "arm": "ceiling", **ceiling(), "images_s": None, "cpu": cpu()},
+            )
         for arm in rotated(arms(native), index):
             if not has_row(csv, round=index, arm=arm):
                 rate = images_per_second(arm)
-                append_row(csv, {"round": index, "arm": arm, "images_s": rate, "cpu": cpu()})
+                append_row(
+                    csv,
+                    {
+                        "round": index,
+                        "arm": arm,
+                        "float32": None,
+                        "bfloat16": None,
+                        "images_s": rate,
+                        "cpu": cpu(),
+                    },
+                )
 
 
 def report(csv: Path, out: Path) -> list[str]:
@@ -179,7 +192,23 @@ def report(csv: Path, out: Path) -> list[str]:
             f"{', '.join(f'{r:,.0f}' for r in rates)} | {100 * fraction:.0f}% | "
             f"{statistics.median(ratios):.2f} |"
         )
-    lines += ["", "Every round: [throughput.csv](throughput.csv)."]
+    native = (
+        table["cpu"].str.contains("bf16").any() and not table["cpu"].str.endswith("none").all()
+    )
+    new_default = f"{'mixed_bfloat16' if native else 'float32'}-w2-b32"
+    lines += [
+        "",
+        "The old default is float32-w1-b32; the new one (`sweep.workers=auto`, "
+        f"`train.precision=auto`) is {new_default} on this 2-core CPU."
+        + (
+            ""
+            if native
+            else " This CPU has no native bfloat16, so `auto` keeps float32 and no bfloat16 "
+            "arm ran; its bfloat16 ceiling is TensorFlow's emulation."
+        ),
+        "",
+        "Every round: [throughput.csv](throughput.csv).",
+    ]
     out.write_text("\n".join(lines) + "\n")
     return lines
 
