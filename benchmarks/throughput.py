@@ -192,9 +192,7 @@ def report(csv: Path, out: Path) -> list[str]:
             f"{', '.join(f'{r:,.0f}' for r in rates)} | {100 * fraction:.0f}% | "
             f"{statistics.median(ratios):.2f} |"
         )
-    native = (
-        table["cpu"].str.contains("bf16").any() and not table["cpu"].str.endswith("none").all()
-    )
+    native = not table["cpu"].str.endswith("flags: none").all()
     new_default = f"{'mixed_bfloat16' if native else 'float32'}-w2-b32"
     lines += [
         "",
