@@ -43,6 +43,7 @@ from sweep_runs import (
     Timed,
     append_row,
     cpu,
+    cpu_counts,
     epoch_seconds,
     epoch_stamps,
     has_row,
@@ -135,9 +136,7 @@ def report(csv: Path, out: Path) -> list[str]:
         "# The whole sweep command against the tutorial's script and an earlier commit",
         "",
         "`python benchmarks/command_speed.py`; plan, estimator and criterion in its docstring, "
-        "fixed before the first run. CPUs: "
-        + "; ".join(f"{c} ({n} runs)" for c, n in table["cpu"].value_counts().items())
-        + ".",
+        "fixed before the first run. CPUs: " + cpu_counts(table) + ".",
         "",
         "| arm | runs | median s | each run (s) | median s before the trial, after it | "
         "stalled epochs | test accuracy |",

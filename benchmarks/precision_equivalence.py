@@ -48,7 +48,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_ind, ttost_paired
-from sweep_runs import cpu
+from sweep_runs import cpu, cpu_counts
 
 from mnist_reg.tracking import queries
 from mnist_reg.training import precision
@@ -200,11 +200,6 @@ def seconds_lines(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def cpus(table: pd.DataFrame) -> dict[str, int]:
-    """How many of the runs trained on each CPU."""
-    return {str(name): int(count) for name, count in table["cpu"].value_counts().items()}
-
-
 def report(cell: tuple[str, int, dict[str, str]], store: Path, results: Path) -> None:
     table = all_runs(store, results)
     results.mkdir(parents=True, exist_ok=True)
@@ -214,7 +209,7 @@ def report(cell: tuple[str, int, dict[str, str]], store: Path, results: Path) ->
         "# bfloat16 against float32: test accuracy, paired by seed",
         "",
         "`python benchmarks/precision_equivalence.py`; the runs trained on "
-        f"{'; '.join(f'{name} ({count} runs)' for name, count in cpus(table).items())}. "
+        f"{cpu_counts(table)}. "
         f"The budget study's best cell: {technique}, {epochs} epochs, batch 128, "
         f"55,000 training images; {', '.join(f'{k}={float(v):.4g}' for k, v in values.items())}. "
         "Plan, estimator, margin and decision rule: the script's docstring, fixed before "

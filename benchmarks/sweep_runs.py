@@ -95,6 +95,12 @@ def cpu() -> str:
     return f"{names[0] if names else 'unknown'}, bf16 flags: {', '.join(bf16) or 'none'}"
 
 
+def cpu_counts(table: pd.DataFrame, unit: str = "runs") -> str:
+    """``<cpu> (<n> runs); ...``: the CPUs a results table's rows came from."""
+    counts = table["cpu"].value_counts().items()
+    return "; ".join(f"{name} ({count} {unit})" for name, count in counts)
+
+
 def append_row(csv: Path, row: dict[str, object]) -> None:
     """One finished run's row, appended at once: a rerun resumes after it. Every row of a
     file has the file's columns, in its order (a row with others is refused)."""

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from sweep_runs import REPO, append_row, cpu, has_row, timed_command
+from sweep_runs import REPO, append_row, cpu, cpu_counts, has_row, timed_command
 
 from mnist_reg.pool import worker_count
 from mnist_reg.training import precision
@@ -78,8 +78,7 @@ def report(csv: Path, out: Path) -> list[str]:
         "# Figure 8: the README's sweep, old defaults against new",
         "",
         "`python benchmarks/sweep_speed.py`; plan and criteria in its docstring, fixed before "
-        "the first run. CPUs: "
-        + "; ".join(f"{c} ({n} runs)" for c, n in table["cpu"].value_counts().items()),
+        "the first run. CPUs: " + cpu_counts(table),
         "",
         "| arm | workers, precision | runs | median s | each run (s) | best val accuracy |",
         "|---|---|---|---|---|---|",

@@ -41,6 +41,7 @@ from sweep_runs import (
     REPO,
     append_row,
     cpu,
+    cpu_counts,
     epoch_seconds,
     epoch_stamps,
     has_row,
@@ -170,7 +171,7 @@ def report(csv: Path, out: Path) -> list[str]:
         "# Figure 7: a sweep's images/s against the machine's matrix-multiply rate",
         "",
         "`python benchmarks/throughput.py`; plan in its docstring, fixed before the first run. "
-        "CPUs: " + "; ".join(f"{c} ({n} rows)" for c, n in table["cpu"].value_counts().items()),
+        "CPUs: " + cpu_counts(table, "rows"),
         "",
         f"Ceiling (2048x2048 matmul, TensorFlow's default threads, median of "
         f"{len(ceilings)} rounds): float32 {ceiling_of['float32']:.0f} GFLOP/s, bfloat16 "
