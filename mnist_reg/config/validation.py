@@ -248,8 +248,7 @@ def _workers_errors(cfg: Config) -> list[str]:
     if workers not in (1, AUTO) and _get(cfg, "sweep.backend") != "optuna":
         return [
             f"sweep.workers={workers} is invalid with sweep.backend=keras_tuner (its oracle "
-            "lives in one process); allowed: 1 or auto (one), or several with "
-            "sweep.backend=optuna"
+            "lives in one process); allowed: 1 or auto (one), or several with optuna"
         ]
     return []
 

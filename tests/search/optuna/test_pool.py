@@ -26,7 +26,7 @@ def test_workers_need_the_optuna_backend(compose_cfg: Compose) -> None:
     cfg = compose_cfg("+technique=dropout", "sweep.workers=2", "sweep.backend=keras_tuner")
     assert config_errors(cfg) == [
         "sweep.workers=2 is invalid with sweep.backend=keras_tuner (its oracle lives in one "
-        "process); allowed: 1 or auto (one), or several with sweep.backend=optuna"
+        "process); allowed: 1 or auto (one), or several with optuna"
     ]
     assert config_errors(compose_cfg("+technique=dropout", "sweep.workers=auto")) == []
     assert (
