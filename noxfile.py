@@ -79,7 +79,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def smoke(session: nox.Session) -> None:
     """A real two-trial sweep on a real MNIST subset from an empty directory, run twice,
-    then the same with the Keras Tuner backend."""
+    then the same with the Keras Tuner backend, then two seed repeats in two workers."""
     session.install(".")  # non-editable: the packaged configs must be found
     command = [
         "python",
@@ -103,6 +103,12 @@ def smoke(session: nox.Session) -> None:
         project = os.path.join(workdir, "mlruns", "keras_tuner", "mnist-dropout-kt-hyperband")
         if not os.path.exists(os.path.join(project, "mnist_reg.json")):
             session.error("no Keras Tuner project folder under mlruns/keras_tuner")
+        # Seed repeats of the Optuna study's best trial, in two workers (each imports the
+        # installed package afresh).
+        repeat = ["python", "-m", "mnist_reg.repeat", *command[3:], "repeat.count=2"]
+        repeats = session.run(*repeat, "repeat.workers=2", silent=True)
+        if "test_accuracy over 2 seeds" not in str(repeats):
+            session.error(f"repeat did not end with its table:\n{repeats}")
 
 
 BENCHMARKS = [
