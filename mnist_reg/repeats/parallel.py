@@ -64,16 +64,11 @@ def repeat_worker(config_yaml: str, work: SeedWork, place: pool.Place) -> None:
     composed = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(config_yaml))
     repeat_cfg = cast(Config, composed)  # the schema's own structure, as Hydra composed it
     process.prepare(threads=len(place.cores))
-    from mnist_reg.data.sources import load_raw
-    from mnist_reg.data.splits import make_splits
     from mnist_reg.repeats.seeds import train_seeds
     from mnist_reg.tracking.repeat_runs import RepeatTracker
 
-    data = repeat_cfg.data
-    raw = load_raw(data.name, data.cache_dir, data.download_timeout)
     tracker = RepeatTracker(tracking_uri(repeat_cfg.mlflow), repeat_cfg.mlflow)
     done = tracker.finished_repeat_seeds(work.parent_run_id, work.key)  # a replaced worker's
     mine = [seed for seed in work.plan.seeds[place.index :: place.count] if seed not in done]
-    splits = make_splits(raw, data)
     with tracker.joined_repeats_run(work.parent_run_id):
-        train_seeds(repeat_cfg, replace(work.plan, seeds=mine), (raw, splits), tracker, work.tags)
+        train_seeds(repeat_cfg, replace(work.plan, seeds=mine), tracker, work.tags)

@@ -70,14 +70,9 @@ def train(repeat_cfg: Config, work: SeedWork, tracker: RepeatTracker) -> int:
     _announce(work.plan, repeat_cfg, count)
     if count > 1:
         return train_in_workers(repeat_cfg, work, count, tracker)
-    from mnist_reg.data.sources import load_raw
-    from mnist_reg.data.splits import make_splits
     from mnist_reg.repeats.seeds import train_seeds
 
-    data = repeat_cfg.data
-    raw = load_raw(data.name, data.cache_dir, data.download_timeout)
-    splits = make_splits(raw, data)
-    return train_seeds(repeat_cfg, work.plan, (raw, splits), tracker, work.tags)
+    return train_seeds(repeat_cfg, work.plan, tracker, work.tags)
 
 
 def _announce(todo: RepeatPlan, cfg: Config, workers: int) -> None:

@@ -11,8 +11,6 @@ from mnist_reg.config.schema import Config
 from mnist_reg.repeats.plan import RepeatPlan
 
 if TYPE_CHECKING:
-    from mnist_reg.data.sources import RawDataset
-    from mnist_reg.data.splits import Splits
     from mnist_reg.tracking.repeat_runs import RepeatTracker
     from mnist_reg.training.progress import SweepProgress
     from mnist_reg.training.step import TrialSetup
@@ -23,18 +21,22 @@ log = logging.getLogger("mnist_reg")
 def train_seeds(
     repeat_cfg: Config,
     plan: RepeatPlan,
-    data: tuple[RawDataset, Splits],
     tracker: RepeatTracker,
     tags: dict[str, str],
 ) -> int:
-    """Train each seed of ``plan`` on the ``(raw, splits)`` data (each seed its own split
-    where ``repeat.vary_split``); returns how many failed (each is recorded FAILED in MLflow,
-    and the next seed goes on)."""
+    """Train each seed of ``plan``, the data loaded once (each seed its own split where
+    ``repeat.vary_split``); returns how many failed (each is recorded FAILED in MLflow, and
+    the next seed goes on)."""
+    from mnist_reg.data.sources import load_raw
     from mnist_reg.data.splits import make_splits
     from mnist_reg.training.progress import SweepProgress
     from mnist_reg.training.step import Workbench, tracked_training
 
-    raw, splits = data
+    if not plan.seeds:
+        return 0
+    data = repeat_cfg.data
+    raw = load_raw(data.name, data.cache_dir, data.download_timeout)
+    splits = make_splits(raw, data)
     progress = SweepProgress(len(plan.seeds), 0, repeat_cfg.train.epochs, unit="repeat")
     failed = 0
     for seed in plan.seeds:
