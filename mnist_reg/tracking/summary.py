@@ -70,12 +70,13 @@ def end_killed_trial_run(uri: str, run_id: str) -> None:
     client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
 
 
-def finish_if_running(uri: str, run_id: str) -> None:
-    """End a parent run a killed worker left RUNNING (nothing if it is not in this store)."""
+def finish_if_running(uri: str, run_id: str, status: str = "FINISHED") -> None:
+    """End a parent run a killed worker left RUNNING with ``status`` (nothing if it is not in
+    this store)."""
     client = MlflowClient(uri)
     try:
         run = client.get_run(run_id)
     except MlflowException:  # not in this tracking store
         return
     if run.info.status == "RUNNING":
-        client.set_terminated(run_id, "FINISHED")
+        client.set_terminated(run_id, status)

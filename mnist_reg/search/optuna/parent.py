@@ -60,11 +60,14 @@ def settle_parent_run(
     return training
 
 
-def finish_abandoned_parent(study: optuna.Study, lock: StorageLock, cfg: Config) -> None:
-    """A study with nothing left to train whose parent run a killed worker left RUNNING."""
+def finish_abandoned_parent(
+    study: optuna.Study, lock: StorageLock, cfg: Config, status: str = "FINISHED"
+) -> None:
+    """End with ``status`` the parent run a killed or failed worker left RUNNING, once no
+    trial of the study trains any more."""
     parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
     if parent_run_id is None:
         return
     with lock.held():
         if not trials_in_training(study):
-            finish_if_running(tracking_uri(cfg.mlflow), parent_run_id)
+            finish_if_running(tracking_uri(cfg.mlflow), parent_run_id, status)

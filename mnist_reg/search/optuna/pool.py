@@ -29,8 +29,10 @@ def run(cfg: Config) -> SweepOutcome:
     task = pool.Task(sweep_worker, (OmegaConf.to_yaml(cfg, resolve=True),), cfg.sweep.n_trials)
     try:
         failed = pool.run_workers(task, count)
-    finally:
-        _fail_gone_workers_trials(cfg)
+    except BaseException:
+        settle_after_workers(cfg, interrupted=True)
+        raise
+    settle_after_workers(cfg, interrupted=False)
     return _outcome(cfg, failed, before)
 
 
@@ -59,14 +61,21 @@ def _stored_study(cfg: Config) -> Any:
         return None
 
 
-def _fail_gone_workers_trials(cfg: Config) -> None:
+def settle_after_workers(cfg: Config, interrupted: bool) -> None:
     """Every worker has ended: a trial one of them left RUNNING (stopped between claiming it
-    and training it, or killed at the very end) is failed and its MLflow run ended."""
+    and training it, killed at the very end, or unable to write its end to a locked store) is
+    failed and its MLflow run ended; then, if no trial of the study trains anywhere, a parent
+    run they left RUNNING for one another is ended, KILLED after Ctrl-C or SIGTERM."""
+    from mnist_reg.config.stores import storage_url
+    from mnist_reg.search.locks import StorageLock
+    from mnist_reg.search.optuna.parent import finish_abandoned_parent
     from mnist_reg.search.optuna.study import fail_trials_of_gone_workers
 
     study = _stored_study(cfg)
     if study is not None:
         fail_trials_of_gone_workers(cfg, study)
+        status = "KILLED" if interrupted else "FINISHED"
+        finish_abandoned_parent(study, StorageLock(storage_url(cfg.sweep)), cfg, status)
 
 
 def _trial_count(cfg: Config) -> int:

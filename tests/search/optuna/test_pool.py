@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,32 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_running(tmp_path: Path) ->
     assert "interrupted" in output
     assert not any(_alive(pid) for pid in pids.values())
     _nothing_running(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("mnist_available")
+@pytest.mark.parametrize(("interrupted", "status"), [(True, "KILLED"), (False, "FINISHED")])
+def test_what_ended_workers_left_running_is_ended_by_the_command(
+    compose_cfg: Compose, tmp_path: Path, interrupted: bool, status: str
+) -> None:
+    """Seen under Ctrl-C: one worker could not fail its own trial (the store was locked), so
+    the other left the parent RUNNING for it, and the command ended with the trial failed but
+    the parent RUNNING. Once all its workers have ended, the command ends both."""
+    from mnist_reg.search.dispatch import run as run_sweep
+    from mnist_reg.search.optuna import pool as sweep_pool
+    from mnist_reg.search.optuna.workers import WORKER
+
+    cfg = compose_cfg("+technique=dropout", *tiny_overrides(tmp_path), "sweep.n_trials=1")
+    parent_run_id = run_sweep(cfg).mlflow_parent_run_id
+    assert parent_run_id is not None
+    client = MlflowClient(cfg.mlflow.tracking_uri)
+    client.update_run(parent_run_id, "RUNNING")  # left for the worker that failed
+    study = optuna.load_study(study_name="mnist-dropout", storage=cfg.sweep.storage)
+    orphan = study.ask()  # the trial that worker could not fail: its process is gone
+    orphan.set_user_attr(WORKER, f"{socket.gethostname()}:{2**22 + 1}:")  # above pid_max
+
+    cfg.sweep.study_name = "mnist-dropout"  # as the command's dispatch has named it
+    sweep_pool.settle_after_workers(cfg, interrupted)
+    study = optuna.load_study(study_name="mnist-dropout", storage=cfg.sweep.storage)
+    assert study.trials[orphan.number].state == optuna.trial.TrialState.FAIL
+    assert client.get_run(parent_run_id).info.status == status
