@@ -21,6 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_reg.config.schema import Config, as_config, available_techniques
+from mnist_reg.config.usage import register as register_usage
 from mnist_reg.config.validation import validate
 from mnist_reg.errors import ConfigError, UserError
 
@@ -31,6 +32,8 @@ log = logging.getLogger("mnist_reg")
 class Interrupted(SystemExit):
     """Ctrl-C or SIGTERM: ends the command, every job of a multirun included."""
 
+
+register_usage()  # --help's header, resolved by the command's name
 
 INFO_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i"}
 

@@ -1,6 +1,6 @@
-"""What every command line refuses before any work: bad input, an unwritable ``mlruns/``, an
-unreachable tracking server, each in one line and without importing TensorFlow; and a native
-crash that says where it happened."""
+"""What every command's ``--help`` says first; what every command line refuses before any
+work: bad input, an unwritable ``mlruns/``, an unreachable tracking server, each in one line
+and without importing TensorFlow; and a native crash that says where it happened."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ def run_cli(*args: str, cwd: Path, module: str = "sweep") -> subprocess.Complete
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("module", ["sweep", "repeat", "compare", "predict"])
+def test_help_says_what_the_command_does_before_hydras_groups(tmp_path: Path, module: str) -> None:
+    result = run_cli("--help", cwd=tmp_path, module=module)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"python -m mnist_reg.{module} ")  # how it is called
+    assert len(lines[2]) > 40 and "Hydra" not in lines[2]  # then what it does, in words
+    text = result.stdout
+    assert f"\n  python -m mnist_reg.{module} " in text  # an example to copy
+    assert text.index("Example") < text.index("== Configuration groups ==")  # still listed
+    assert "powered by Hydra" not in text
+    assert not (tmp_path / "mlruns").exists()  # help makes nothing
 
 
 @pytest.mark.parametrize(
