@@ -1,5 +1,6 @@
-"""Sessions: tests, lint, typecheck, smoke (a real sweep), browser (the MLflow UI in
-Chromium), scale_out (PostgreSQL and an mlflow server) and bench (not run by default).
+"""Sessions: tests, e2e (the long end-to-end runs), lint, typecheck, smoke (a real sweep),
+browser (the MLflow UI in Chromium), scale_out (PostgreSQL and an mlflow server) and bench
+(not run by default).
 
     python -m pip install nox uv && nox -s tests
 
@@ -18,16 +19,43 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
+# pytest-xdist processes: one per usable core, at most 4 (each holds its own TensorFlow);
+# on 2 cores the tests session takes 0.53 times as long as in one process
+# (benchmarks/results/test_durations.md). Pass -n 0 after -- to run in one process.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+PARALLEL = ["-n", str(min(4, CORES or 1))]
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite, slow real-data tests included; extra arguments go to pytest."""
+    """The test suite on tiny real-data slices, minutes; extra arguments go to pytest."""
     session.install("-e", ".[test]")
-    # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure. The browser
-    # and PostgreSQL tests have their own sessions (they need Debian services).
+    # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure. The long
+    # end-to-end runs, the browser and the PostgreSQL tests have sessions of their own.
     session.run(
-        "pytest", "-m", "not browser and not postgres", *session.posargs, success_codes=[0, 5]
+        "pytest",
+        "-m",
+        "not e2e and not browser and not postgres",
+        *PARALLEL,
+        "--durations=15",
+        *session.posargs,
+        success_codes=[0, 5],
+    )
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """The long end-to-end runs (several processes, signals, a whole study); run by CI."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-m",
+        "e2e and not browser and not postgres",
+        *PARALLEL,
+        "--dist=loadfile",  # a module's shared store is made once, not once per process
+        "--durations=15",
+        *session.posargs,
+        success_codes=[0, 5],
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import tiny_overrides
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
 
 
 def sweep_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,7 @@ from scipy import stats as scipy_stats
 
 from tests.conftest import TINY
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
 
 
 def cli(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -183,6 +183,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(
     assert outcome.best is not None and outcome.best.number == 1
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     tmp_path: Path, signum: int
@@ -274,6 +275,7 @@ def test_diverged_trial_fails_with_its_reason_and_logs_no_model(
     assert parents[0].data.metrics["trials_fail"] == 1
 
 
+@pytest.mark.e2e
 def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path) -> None:
     command = [
         sys.executable,
@@ -303,6 +305,7 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
     assert [r.info.status for r in parents] == ["FINISHED"]
 
 
+@pytest.mark.e2e
 def test_a_worker_killed_on_this_host_is_replaced_by_the_next_run_at_once(
     tmp_path: Path,
 ) -> None:

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
 
 TINY = ["data.train_size=300", "data.val_size=200", "data.test_size=200", "train.batch_size=64"]
 

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import tiny_overrides
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
 
 STARTED = re.compile(r"worker (\d+) started: pid (\d+)")
 EPOCH = re.compile(r"\] - worker (\d+): repeat (\d+) \(\d+/\d+\) epoch (\d+)/")

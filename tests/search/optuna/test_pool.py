@@ -80,6 +80,7 @@ def _nothing_running(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.usefixtures("mnist_available")
 def test_two_workers_from_one_command_share_the_study_exactly(tmp_path: Path) -> None:
     done = subprocess.run(
@@ -122,6 +123,7 @@ def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.usefixtures("mnist_available")
 def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_exact(tmp_path: Path) -> None:
     # trials of some seconds: the kill lands mid-trial
@@ -149,6 +151,7 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_exact(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.usefixtures("mnist_available")
 def test_ctrl_c_stops_every_worker_and_leaves_nothing_running(tmp_path: Path) -> None:
     sweep = _start(_command(tmp_path, "sweep.n_trials=6", "train.epochs=8"), tmp_path)

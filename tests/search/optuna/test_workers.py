@@ -13,6 +13,7 @@ from tests.workers import check_lock_timeout, check_shared_study, run_workers
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("workers", "n_trials"), [(2, 5), (8, 10)])
 def test_workers_on_one_fresh_store_share_the_study_exactly(
     tmp_path: Path, workers: int, n_trials: int
