@@ -154,7 +154,8 @@ def _supervise(pool: Pool) -> None:
     """Wait for the workers; start a new one for each one a signal killed, note failures.
 
     Each ended worker is looked at once, whenever its end is seen: a worker's sentinel can
-    be ready a moment before its exit code is."""
+    be ready a moment before its exit code is, and a worker can end between two reads of
+    its exit code, so the loop ends only once every worker's end has been looked at."""
     seen: set[int] = set()
     while True:
         for worker in list(pool.workers):
@@ -171,10 +172,10 @@ def _supervise(pool: Pool) -> None:
                 _start(pool, worker.index)
             elif code != 0:
                 pool.failed.append(f"worker {worker.index} ended with exit code {code}")
-        alive = [w.process.sentinel for w in pool.workers if w.process.exitcode is None]
-        if not alive:
+        waiting = [w.process.sentinel for w in pool.workers if id(w) not in seen]
+        if not waiting:
             return
-        multiprocessing.connection.wait(alive, timeout=1.0)
+        multiprocessing.connection.wait(waiting, timeout=1.0)
 
 
 def _stop(pool: Pool) -> None:

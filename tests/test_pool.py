@@ -87,3 +87,27 @@ def test_a_killed_worker_is_replaced_up_to_the_limit(tmp_path: Path) -> None:
 def test_a_failing_worker_is_reported_and_the_others_finish(kind: str) -> None:
     failed = pool.run_workers(pool.Task(fail, (kind,), 2), 2)
     assert failed == [f"worker 0 ended with exit code {pool.FAILED_EXIT}"]
+
+
+class EndsBetweenReads:
+    """A worker process that is still running when the supervisor first reads its exit code
+    and has ended with ``code`` by the next read: the race seen under load, where a failing
+    worker went unreported."""
+
+    def __init__(self, code: int) -> None:
+        self.code, self.reads = code, 0
+        self.sentinel, write_end = os.pipe()  # ready at once, as an ended process's is
+        os.close(write_end)
+
+    @property
+    def exitcode(self) -> int | None:
+        self.reads += 1
+        return None if self.reads == 1 else self.code
+
+
+def test_a_worker_ending_while_the_others_are_looked_at_is_still_reported() -> None:
+    task = pool.Task(fail, ("bug",), 0)
+    workers = [pool.Worker(0, EndsBetweenReads(pool.FAILED_EXIT))]  # type: ignore[arg-type]
+    supervised = pool.Pool(task, [[0]], queue=None, context=None, workers=workers)
+    pool._supervise(supervised)
+    assert supervised.failed == [f"worker 0 ended with exit code {pool.FAILED_EXIT}"]
