@@ -20,7 +20,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 # pytest-xdist processes: one per usable core, at most 4 (each holds its own TensorFlow);
-# on 2 cores the tests session takes 0.53 times as long as in one process
+# on 2 cores the default tests take 0.53 times as long as in one process
 # (benchmarks/results/test_durations.md). Pass -n 0 after -- to run in one process.
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 PARALLEL = ["-n", str(min(4, CORES or 1))]
