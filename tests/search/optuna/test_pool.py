@@ -192,12 +192,12 @@ def test_what_ended_workers_left_running_is_ended_by_the_command(
     assert parent_run_id is not None
     client = MlflowClient(cfg.mlflow.tracking_uri)
     client.update_run(parent_run_id, "RUNNING")  # left for the worker that failed
-    study = optuna.load_study(study_name="mnist-dropout", storage=cfg.sweep.storage)
+    study = optuna.load_study(study_name="mnist-dropout", storage=str(cfg.sweep.storage))
     orphan = study.ask()  # the trial that worker could not fail: its process is gone
     orphan.set_user_attr(WORKER, f"{socket.gethostname()}:{2**22 + 1}:")  # above pid_max
 
     cfg.sweep.study_name = "mnist-dropout"  # as the command's dispatch has named it
     sweep_pool.settle_after_workers(cfg, interrupted)
-    study = optuna.load_study(study_name="mnist-dropout", storage=cfg.sweep.storage)
+    study = optuna.load_study(study_name="mnist-dropout", storage=str(cfg.sweep.storage))
     assert study.trials[orphan.number].state == optuna.trial.TrialState.FAIL
     assert client.get_run(parent_run_id).info.status == status
