@@ -52,7 +52,6 @@ def e2e(session: nox.Session) -> None:
         "-m",
         "e2e and not browser and not postgres",
         *PARALLEL,
-        "--dist=loadfile",  # a module's shared store is made once, not once per process
         "--durations=15",
         *session.posargs,
         success_codes=[0, 5],
