@@ -29,33 +29,22 @@ PARALLEL = ["-n", str(min(4, CORES or 1))]
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The test suite on tiny real-data slices, minutes; extra arguments go to pytest."""
-    session.install("-e", ".[test]")
-    # Exit code 5 (no test collected, e.g. after a -k filter) is not a failure. The long
-    # end-to-end runs, the browser and the PostgreSQL tests have sessions of their own.
-    session.run(
-        "pytest",
-        "-m",
-        "not e2e and not browser and not postgres",
-        *PARALLEL,
-        "--durations=15",
-        *session.posargs,
-        success_codes=[0, 5],
-    )
+    # The long end-to-end runs, the browser and the PostgreSQL tests have sessions of their own.
+    _pytest_in_processes(session, "not e2e and not browser and not postgres")
 
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """The long end-to-end runs (several processes, signals, a whole study); run by CI."""
+    _pytest_in_processes(session, "e2e and not browser and not postgres")
+
+
+def _pytest_in_processes(session: nox.Session, markers: str) -> None:
+    """pytest on the tests ``markers`` selects, in PARALLEL processes, the 15 slowest printed.
+    Exit code 5 (no test collected, e.g. after a -k filter) is not a failure."""
     session.install("-e", ".[test]")
-    session.run(
-        "pytest",
-        "-m",
-        "e2e and not browser and not postgres",
-        *PARALLEL,
-        "--durations=15",
-        *session.posargs,
-        success_codes=[0, 5],
-    )
+    command = ["pytest", "-m", markers, *PARALLEL, "--durations=15", *session.posargs]
+    session.run(*command, success_codes=[0, 5])
 
 
 @nox.session(python=PYTHON)
