@@ -34,8 +34,9 @@ METHOD = f"""\
   with its plain Welch 95% interval and its simultaneous interval at alpha {stats.ALPHA}/m,
   the level of Holm's first step: a difference the simultaneous interval excludes, Holm finds.
 - "Detectable diff." is the difference a two-sided t-test at alpha {stats.ALPHA}/m would find
-  with power {stats.POWER} at these seed counts and the observed pooled spread: "not
-  distinguishable" rules out differences above it, not below.
+  with power {stats.POWER} at these seed counts and the observed pooled spread. Power rules
+  nothing out: the test finds a true difference of half that size far less often, and
+  which differences the data exclude is what the simultaneous interval says.
 - Other views of the same difference: the paired t interval over the seeds both studies
   trained, a stratified bootstrap percentile interval ({uncertainty.RESAMPLES} resamples of
   each study's seeds), the probability that a seed of the technique beats a seed of the

@@ -203,8 +203,9 @@ def _holm_text(diff: float, holm: Corrected, nested_at_level: Interval | None) -
     test images at Holm's level, where both studies logged their per-image results."""
     if not holm.p_holm < stats.ALPHA:
         return (
-            f"{NOT_DISTINGUISHABLE} (a true difference under {100 * holm.mdd:.2f} points would "
-            f"likely go unseen at alpha {stats.ALPHA:g}/{holm.family})"
+            f"{NOT_DISTINGUISHABLE} ({100 * stats.POWER:.0f}% power at alpha "
+            f"{stats.ALPHA:g}/{holm.family} only for a true difference of "
+            f"{100 * holm.mdd:.2f} points or more)"
         )
     if nested_at_level is not None and nested_at_level.low <= 0 <= nested_at_level.high:
         # the seeds agree, but on these 10,000 images only: a new test set could reverse it

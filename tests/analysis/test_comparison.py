@@ -132,6 +132,18 @@ def test_each_technique_is_tested_against_the_baseline_on_the_same_data(
     assert rows["mnist-dropout"]["mdd"] > 0
 
 
+def test_an_undecided_verdict_states_the_power_it_had_not_what_went_unseen(
+    runs: pd.DataFrame,
+) -> None:
+    rows = by_study(compare_runs(runs, CompareConfig()).table)
+    l2 = rows["mnist-l2"]
+    # the power is 80% at the detectable difference itself: nothing below it "goes unseen"
+    assert l2["verdict"] == (
+        f"not distinguishable from baseline (80% power at alpha 0.05/3 only for a true "
+        f"difference of {100 * l2['mdd']:.2f} points or more)"
+    )
+
+
 def test_a_named_baseline_is_labelled_baseline_not_untested(runs: pd.DataFrame) -> None:
     rows = by_study(compare_runs(runs, CompareConfig(baseline="mnist-baseline")).table)
     assert rows["mnist-baseline"]["verdict"] == "baseline"
