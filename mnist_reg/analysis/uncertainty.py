@@ -102,9 +102,9 @@ def nested_bootstrap(
     resample draws the test images with replacement (the same draw for both studies, as they
     share the test set) and, within each study, its runs with replacement.
     """
-    studies = [np.asarray(correct, dtype=np.float32)]
+    studies = [np.asarray(correct, dtype=np.float64)]
     if baseline is not None:
-        studies.append(np.asarray(baseline, dtype=np.float32))
+        studies.append(np.asarray(baseline, dtype=np.float64))
     means = [float(np.mean(study, dtype=np.float64)) for study in studies]
     point = means[0] - (means[1] if len(means) > 1 else 0.0)
     images = studies[0].shape[1]
@@ -117,7 +117,8 @@ def nested_bootstrap(
         draws = rng.integers(0, images, size=(count, images))
         cells = (np.arange(count)[:, None] * images + draws).ravel()
         weights = np.bincount(cells, minlength=count * images).reshape(count, images)
-        weights = weights.astype(np.float32) / images  # each image's share of the draw
+        # each image's share of the draw; float64 throughout, so every CPU's BLAS agrees
+        weights = weights / images
         means = []
         for study in studies:
             accuracy = weights @ study.T  # (count, runs): each run's accuracy on the draw
