@@ -44,12 +44,8 @@ def measure(rounds: int, train_size: int, batch_size: int, inter: int, intra: in
     tf.config.threading.set_inter_op_parallelism_threads(inter)
     tf.config.threading.set_intra_op_parallelism_threads(intra)
 
-    from mnist_reg.config.schema import (
-        AugmentationConfig,
-        DataConfig,
-        TechniqueConfig,
-        TrainConfig,
-    )
+    from mnist_reg.config.schema import Config, DataConfig
+    from mnist_reg.config.technique import AugmentationConfig, TechniqueConfig
     from mnist_reg.data.splits import load_splits
     from mnist_reg.training.augmentation import augmenting, build_augmenter, training_dataset
     from mnist_reg.training.model import build_model, compile_model
@@ -85,7 +81,7 @@ def measure(rounds: int, train_size: int, batch_size: int, inter: int, intra: in
             keras.utils.set_random_seed(0)
             cnn = build_model(TechniqueConfig(name="baseline"))
             model = augmenting(cnn, aug if variant == "aug_in_model" else none, 0)
-            compile_model(model, TrainConfig())
+            compile_model(model, Config(technique=TechniqueConfig(name="baseline")), 1)
             timer = EpochTimer()
             model.fit(dataset(variant), epochs=2, shuffle=False, callbacks=[timer], verbose=0)
             rates[variant].append(len(splits.y_train) / timer.seconds)

@@ -91,7 +91,7 @@ def training_flop() -> float:
     """FLOP to train on one image: 3 x 2 x the model's multiply-adds."""
     import keras
 
-    from mnist_reg.config.schema import TechniqueConfig
+    from mnist_reg.config.technique import TechniqueConfig
     from mnist_reg.training.model import build_model
 
     model = build_model(TechniqueConfig(name="baseline"))

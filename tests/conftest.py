@@ -82,7 +82,7 @@ def mnist_available() -> None:
 
 
 # What every finished trial's run holds (the Optuna and the Keras Tuner backends alike).
-EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy"}
+EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
 FINAL_METRICS = {
     "test_loss",
     "test_accuracy",

@@ -10,30 +10,22 @@ run time the object is Hydra's ``DictConfig``, which refuses wrong types on assi
 
 from __future__ import annotations
 
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
+from mnist_reg.config.fields import choice as choice
+from mnist_reg.config.fields import choices as choices
+from mnist_reg.config.technique import TechniqueConfig
+
 AUTO = "auto"  # a setting this machine decides (sweep.workers, repeat.workers)
 DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"  # sweep.storage when null
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"  # mlflow.tracking_uri when null and unset
 # (training images, test images) of each dataset this tool knows.
 DATASET_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000)}
-
-
-def choice(*allowed: Any, default: Any = None) -> Any:
-    """A string field whose allowed values are ``allowed``; the default is the first unless
-    given."""
-    return field(default=allowed[0] if default is None else default, metadata={"choices": allowed})
-
-
-def choices(schema: type, name: str) -> tuple[Any, ...]:
-    """The allowed values a :func:`choice` field of ``schema`` declares."""
-    found: Field[Any] = next(f for f in fields(schema) if f.name == name)
-    return tuple(found.metadata["choices"])
 
 
 @dataclass
@@ -57,63 +49,21 @@ class TrainConfig:
     progress_bar: str = choice("auto", "on", "off")  # auto: only on a terminal
     # Keras's dtype policy; auto: bfloat16 where the CPU or GPU computes it natively
     precision: str = choice("float32", "mixed_bfloat16", "mixed_float16", "auto")
-
-
-@dataclass
-class L2Config:
-    weight: float = 0.0  # lambda; 0 disables L2
-    on_conv: bool = False  # also regularize the three Conv2D kernels
-
-
-@dataclass
-class DropoutConfig:
-    rate: float = 0.0  # before Dense(64), the article's placement; 0 disables
-    second: bool = False  # a second Dropout after Dense(64)
-    second_rate: float = 0.0
-
-
-@dataclass
-class AugmentationConfig:
-    rotation_degrees: float = 0.0  # RandomRotation, +/- degrees
-    width_shift: float = 0.0  # RandomTranslation, fraction of the width
-    height_shift: float = 0.0  # RandomTranslation, fraction of the height
-    zoom: float = 0.0  # RandomZoom, +/- fraction
-    shear: float = 0.0  # RandomShear, +/- fraction along x
-
-
-@dataclass
-class EarlyStoppingConfig:
-    enabled: bool = False
-    monitor: str = choice("val_accuracy", "val_loss")  # never a test metric
-    patience: int = 2
-    min_delta: float = 0.0
-    restore_best_weights: bool = True
-
-
-@dataclass
-class ParamSpec:
-    """One searched hyperparameter: which config key it sets and over what range."""
-
-    path: str = MISSING  # dotted config key, e.g. technique.dropout.rate
-    type: str = choice("float", "int", "categorical")
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = None
-    choices: list[Any] | None = None  # categorical only
-    grid: list[Any] | None = None  # the values the grid sampler tries
-    when: str | None = None  # suggested only when this boolean key is true
-
-
-@dataclass
-class TechniqueConfig:
-    name: str = MISSING
-    description: str = ""
-    l2: L2Config = field(default_factory=L2Config)
-    dropout: DropoutConfig = field(default_factory=DropoutConfig)
-    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
-    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
-    search_space: dict[str, ParamSpec] = field(default_factory=dict)
+    # How the learning rate moves from learning_rate (docs/schedules.md): constant; cosine
+    # (warm-up from 0, then down to final_lr_fraction); one_cycle (up from learning_rate /
+    # 25 for one_cycle_rise of the steps, then down); exponential (times decay_rate an
+    # epoch); plateau (times plateau_factor after plateau_patience epochs without a better
+    # val_loss)
+    lr_schedule: str = choice("constant", "cosine", "one_cycle", "exponential", "plateau")
+    warmup_epochs: float = 0.0  # cosine
+    final_lr_fraction: float = 0.0  # cosine, one_cycle: the last rate; plateau: the floor
+    one_cycle_rise: float = 0.3  # one_cycle: the fraction of the steps the rate rises
+    decay_rate: float = 0.9  # exponential: the factor an epoch
+    plateau_factor: float = 0.5  # plateau
+    plateau_patience: int = 2  # plateau
+    # the epochs cosine and one_cycle span; null: train.epochs (a sweep sets its full length,
+    # so a promoted trial continues its parent's schedule)
+    schedule_epochs: int | None = None
 
 
 @dataclass

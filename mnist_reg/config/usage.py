@@ -17,7 +17,9 @@ each trial trains the tutorial's CNN on MNIST and is tracked in MLflow (./mlruns
 in Optuna (mlruns/optuna.db). The same command again resumes: only missing trials train.
 
 Main keys:
-  +technique=NAME        baseline, l2, dropout, augmentation, early_stopping, combined
+  +technique=NAME        baseline, l2, dropout, augmentation, early_stopping,
+                         weight_decay, label_smoothing, combined
+  +recipe=schedules      also search the learning rate and its schedule
   sweep.n_trials=20      the study's total of finished trials
   train.epochs=5         epochs a trial
   data.train_size=N      a stratified subsample of the 55,000 training images

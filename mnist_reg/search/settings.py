@@ -11,7 +11,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from mnist_reg.config.params import flat_params
-from mnist_reg.config.schema import Config, DataConfig, TechniqueConfig, TrainConfig
+from mnist_reg.config.schema import Config, DataConfig, TrainConfig
+from mnist_reg.config.technique import TechniqueConfig
 from mnist_reg.errors import ConfigError
 
 # Keys that may change between runs of one study: they do not change what a trial trains.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mnist_reg.config.schema import Config, ParamSpec
+from mnist_reg.config.schema import Config
+from mnist_reg.config.technique import ParamSpec, condition
 
 
 def ordered_specs(space: Mapping[str, ParamSpec]) -> list[ParamSpec]:
@@ -28,3 +29,17 @@ def grid(cfg: Config) -> dict[str, list[Any]]:
         spec.path: list(spec.grid if spec.grid else spec.choices or [])
         for spec in cfg.technique.search_space.values()
     }
+
+
+def condition_met(when: str, value: Any) -> bool:
+    """Whether a ``when`` condition holds for its key's ``value``: true, or the value it
+    names (``train.lr_schedule=cosine``)."""
+    needed = condition(when)[1]
+    return bool(value) if needed is None else str(value) == needed
+
+
+def condition_values(when: str) -> list[Any]:
+    """The values of its key under which a conditional parameter is active (Keras Tuner's
+    conditional scope)."""
+    needed = condition(when)[1]
+    return [True] if needed is None else [needed]

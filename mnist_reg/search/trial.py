@@ -16,9 +16,12 @@ from mnist_reg.tracking.tags import study_tags
 
 
 def trial_config(cfg: Config, values: dict[str, Any], number: int, epochs: int) -> Config:
-    """``cfg`` with a trial's searched ``values``, its own seed and its number of epochs."""
+    """``cfg`` with a trial's searched ``values``, its own seed and its number of epochs;
+    its learning-rate schedule spans the study's full length (``train.epochs``), so that a
+    trial promoted to a later rung goes on along the same schedule."""
     trial_cfg = with_values(cfg, values)
     trial_cfg.train.seed = cfg.train.seed + number
+    trial_cfg.train.schedule_epochs = cfg.train.schedule_epochs or cfg.train.epochs
     trial_cfg.train.epochs = epochs
     return trial_cfg
 

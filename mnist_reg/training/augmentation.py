@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mnist_reg.config.schema import AugmentationConfig
+from mnist_reg.config.technique import AugmentationConfig
 
 
 def is_active(aug: AugmentationConfig) -> bool:

@@ -8,13 +8,15 @@ from typing import Any
 import keras
 
 from mnist_reg.tracking.runs import Tracker
+from mnist_reg.training import schedules
 from mnist_reg.training.progress import SweepProgress
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class EpochMetricsLogger(keras.callbacks.Callback):
-    """Logs loss, accuracy, val_loss and val_accuracy to the active run with step=epoch."""
+    """Logs loss, accuracy, val_loss, val_accuracy and the learning rate at the epoch's end
+    to the active run with step=epoch."""
 
     def __init__(self, tracker: Tracker) -> None:
         super().__init__()
@@ -22,6 +24,8 @@ class EpochMetricsLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
+        # the rate the optimizer has reached: the schedule's course in MLflow's charts
+        metrics["learning_rate"] = schedules.current_rate(self.model)
         self.tracker.log_epoch(metrics, epoch)
 
 

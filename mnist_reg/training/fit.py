@@ -19,9 +19,9 @@ import tensorflow as tf
 from mnist_reg import process
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
-from mnist_reg.training import precision
+from mnist_reg.training import precision, schedules
 from mnist_reg.training.augmentation import augmenting, training_dataset
-from mnist_reg.training.model import build_model, compile_model
+from mnist_reg.training.model import NUM_CLASSES, build_model, compile_model
 
 
 @dataclass(frozen=True)
@@ -94,20 +94,25 @@ def train(
     holds only the epochs trained here.
     """
     policy = precision.resolve(cfg.train.precision)
-    model, trainee = _seeded_model(cfg, policy, continues)
+    steps = schedules.steps_per_epoch(len(splits.y_train), cfg.train.batch_size)
+    model, trainee = _seeded_model(cfg, policy, continues, steps)
     initial_epoch = continues.initial_epoch if continues is not None else 0
     early_stop = _early_stopping(cfg)
-    # A diverged run (NaN loss) stops at once instead of training on garbage.
-    all_callbacks = [keras.callbacks.TerminateOnNaN(), *(callbacks or [])]
+    # A diverged run (NaN loss) stops at once instead of training on garbage; the plateau
+    # schedule acts after the caller's callbacks have logged the epoch's rate.
+    all_callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        *(callbacks or []),
+        *schedules.schedule_callbacks(cfg.train),
+    ]
     if early_stop is not None:
         all_callbacks.insert(0, early_stop)
-    dataset = training_dataset(
-        splits.x_train, splits.y_train, cfg.train.batch_size, cfg.train.seed
-    )
+    labels = _labels(cfg, splits.y_train), _labels(cfg, splits.y_val)
+    dataset = training_dataset(splits.x_train, labels[0], cfg.train.batch_size, cfg.train.seed)
     start = time.perf_counter()
     history = trainee.fit(
         dataset,
-        validation_data=(splits.x_val, splits.y_val),
+        validation_data=(splits.x_val, labels[1]),
         validation_batch_size=1024,
         epochs=cfg.train.epochs,
         initial_epoch=initial_epoch,
@@ -123,8 +128,15 @@ def train(
     return TrainResult(model, curves, epochs, seconds, kept, clean, initial_epoch, policy)
 
 
+def _labels(cfg: Config, classes: np.ndarray) -> np.ndarray:
+    """The labels ``fit`` sees: class ids, or one-hot rows where the loss smooths them."""
+    if schedules.one_hot(cfg):
+        return keras.utils.to_categorical(classes, NUM_CLASSES)
+    return classes
+
+
 def _seeded_model(
-    cfg: Config, policy: str, continues: Continuation | None
+    cfg: Config, policy: str, continues: Continuation | None, steps_per_epoch: int
 ) -> tuple[keras.Model, keras.Model]:
     """The compiled model, seeded (and the run it continues loaded), and what ``fit``
     trains: the model itself, or the model behind its augmentation layers."""
@@ -133,12 +145,12 @@ def _seeded_model(
     if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
         tf.config.experimental.enable_op_determinism()
     model = build_model(cfg.technique, policy)
-    compile_model(model, cfg.train)
+    compile_model(model, cfg, steps_per_epoch)
     if continues is not None:
         _load(model, continues)
     trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
     if trainee is not model:
-        compile_model(trainee, cfg.train, optimizer=model.optimizer)
+        compile_model(trainee, cfg, steps_per_epoch, optimizer=model.optimizer)
     return model, trainee
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mnist_reg.config.schema import TechniqueConfig, TrainConfig
+from mnist_reg.config.schema import Config
+from mnist_reg.config.technique import TechniqueConfig
+from mnist_reg.training import schedules
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -52,18 +54,18 @@ def build_model(technique: TechniqueConfig, precision: str = "float32") -> keras
 
 
 def compile_model(
-    model: keras.Model, train: TrainConfig, optimizer: keras.optimizers.Optimizer | None = None
+    model: keras.Model,
+    cfg: Config,
+    steps_per_epoch: int,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> None:
-    """Adam and the article's loss; ``optimizer``: share another model's (the augmenting
-    model trains the CNN's weights with the CNN's optimizer, whose state is then saved with
-    the CNN)."""
-    if optimizer is None:
-        optimizer = keras.optimizers.Adam(learning_rate=train.learning_rate)
-        if train.precision == "mixed_float16":  # float16 gradients underflow unscaled
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    """Adam (AdamW with the technique's weight decay), the learning-rate schedule, and the
+    article's loss (label-smoothed where the technique says); ``optimizer``: share another
+    model's (the augmenting model trains the CNN's weights with the CNN's optimizer, whose
+    state is then saved with the CNN)."""
     model.compile(
-        optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
+        optimizer=optimizer or schedules.optimizer(cfg, steps_per_epoch),
+        loss=schedules.loss(cfg),
         metrics=["accuracy"],
     )
 

@@ -8,7 +8,16 @@ from mnist_reg.config.schema import available_techniques
 from mnist_reg.config.validation import config_errors
 from tests.conftest import Compose
 
-TECHNIQUES = ["augmentation", "baseline", "combined", "dropout", "early_stopping", "l2"]
+TECHNIQUES = [
+    "augmentation",
+    "baseline",
+    "combined",
+    "dropout",
+    "early_stopping",
+    "l2",
+    "label_smoothing",
+    "weight_decay",
+]
 
 
 def test_every_technique_is_listed() -> None:
@@ -34,11 +43,49 @@ def test_search_spaces_match_the_issue(compose_cfg: Compose) -> None:
     assert stopping.technique.early_stopping.enabled
     combined = compose_cfg("+technique=combined")
     paths = {spec.path for spec in combined.technique.search_space.values()}
-    for other in ("l2", "dropout", "augmentation", "early_stopping"):
+    for other in TECHNIQUES[3:]:  # every technique but the baseline
         space = compose_cfg(f"+technique={other}").technique.search_space
         assert {spec.path for spec in space.values()} <= paths
     assert combined.technique.name == "combined"
     assert combined.train.epochs == 20
+
+
+@pytest.mark.parametrize("technique", TECHNIQUES)
+def test_the_schedules_recipe_adds_the_learning_rate_and_schedule_to_any_technique(
+    compose_cfg: Compose, technique: str
+) -> None:
+    alone = compose_cfg(f"+technique={technique}").technique.search_space
+    cfg = compose_cfg(f"+technique={technique}", "+recipe=schedules")
+    space = cfg.technique.search_space
+    assert config_errors(cfg) == []
+    assert set(space) - set(alone) == {
+        "learning_rate",
+        "lr_schedule",
+        "warmup_epochs",
+        "one_cycle_rise",
+        "decay_rate",
+        "plateau_factor",
+        "plateau_patience",
+    }
+    assert space["warmup_epochs"].when == "train.lr_schedule=cosine"
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "train.epochs",
+        "train.lr_schedule=linear",
+        "train.lr_schedule",
+        "technique.dropout.second=1",
+    ],
+)
+def test_a_condition_names_a_boolean_or_a_choice_it_has(compose_cfg: Compose, when: str) -> None:
+    cfg = compose_cfg(
+        "+technique=dropout", f"technique.search_space.dropout_second_rate.when='{when}'"
+    )
+    (error,) = config_errors(cfg)
+    assert f"technique.search_space.dropout_second_rate.when={when} is invalid" in error
+    assert "train.lr_schedule=VALUE" in error
 
 
 def test_command_line_override_beats_technique_default(compose_cfg: Compose) -> None:
@@ -59,6 +106,19 @@ def test_command_line_override_beats_technique_default(compose_cfg: Compose) -> 
         ("sweep.pruner=asha", "sweep.pruner=asha", "median, hyperband, none"),
         ("sweep.backend=ray", "sweep.backend=ray", "optuna, keras_tuner"),
         ("sweep.kt_algorithm=grid", "sweep.kt_algorithm=grid", "hyperband, bayesian, random"),
+        ("train.lr_schedule=step", "train.lr_schedule=step", "constant, cosine, one_cycle"),
+        ("train.decay_rate=1.5", "train.decay_rate=1.5", "0 < value <= 1"),
+        ("train.final_lr_fraction=1", "train.final_lr_fraction=1.0", "0 <= value < 1"),
+        (
+            "technique.label_smoothing.amount=1",
+            "technique.label_smoothing.amount=1.0",
+            "0 <= value < 1",
+        ),
+        (
+            "technique.weight_decay.coefficient=-1",
+            "technique.weight_decay.coefficient=-1.0",
+            "0 <= value <= 10",
+        ),
         (
             "technique.search_space.dropout_rate.high=1.5",
             "technique.search_space.dropout_rate.high=1.5",

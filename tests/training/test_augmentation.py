@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from mnist_reg.config.schema import AugmentationConfig, TechniqueConfig, TrainConfig
+from mnist_reg.config.schema import Config
+from mnist_reg.config.technique import AugmentationConfig, TechniqueConfig
 from mnist_reg.training.augmentation import (
     augmenting,
     build_augmenter,
@@ -54,7 +55,7 @@ def trained_on(aug: AugmentationConfig, x: np.ndarray, seed: int = 0, epochs: in
         [keras.Input((28, 28, 1)), recorder, keras.layers.Flatten(), keras.layers.Dense(10)]
     )
     trainee = augmenting(cnn, aug, seed)
-    compile_model(trainee, TrainConfig())
+    compile_model(trainee, Config(technique=TechniqueConfig(name="baseline")), 1)
     dataset = training_dataset(x, np.zeros(len(x), dtype=np.int32), batch_size=64, seed=seed)
     seen = []
     for _ in range(epochs):

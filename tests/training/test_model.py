@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_reg.config.schema import DropoutConfig, L2Config, TechniqueConfig
+from mnist_reg.config.technique import DropoutConfig, L2Config, TechniqueConfig
 from mnist_reg.training.model import build_model
 
 

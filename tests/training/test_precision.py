@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_reg.config.schema import TechniqueConfig
+from mnist_reg.config.technique import TechniqueConfig
 from mnist_reg.errors import ConfigError
 from mnist_reg.training import precision
 from mnist_reg.training.model import build_model

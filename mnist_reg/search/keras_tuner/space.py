@@ -12,8 +12,14 @@ from typing import Any
 import keras_tuner as kt
 from omegaconf import OmegaConf
 
-from mnist_reg.config.schema import Config, ParamSpec
-from mnist_reg.search.space import ordered_specs, searched_paths
+from mnist_reg.config.schema import Config
+from mnist_reg.config.technique import ParamSpec, condition
+from mnist_reg.search.space import (
+    condition_met,
+    condition_values,
+    ordered_specs,
+    searched_paths,
+)
 
 
 def _declare(hp: kt.HyperParameters, spec: ParamSpec) -> None:
@@ -33,12 +39,13 @@ def hyperparameters(cfg: Config) -> kt.HyperParameters:
     hp = kt.HyperParameters()
     searched = searched_paths(cfg)
     for spec in ordered_specs(cfg.technique.search_space):
-        if spec.when is None:
+        path = None if spec.when is None else condition(spec.when)[0]
+        if spec.when is None or path is None:
             _declare(hp, spec)
-        elif spec.when in searched:  # active only where the searched boolean is true
-            with hp.conditional_scope(spec.when, [True]):
+        elif path in searched:  # active only where the searched key has the value
+            with hp.conditional_scope(path, condition_values(spec.when)):
                 _declare(hp, spec)
-        elif OmegaConf.select(cfg, spec.when):  # type: ignore[arg-type]  # a fixed condition: in or out for good
+        elif condition_met(spec.when, OmegaConf.select(cfg, path)):  # type: ignore[arg-type]  # fixed: in or out for good
             _declare(hp, spec)
     return hp
 

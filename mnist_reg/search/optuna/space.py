@@ -8,7 +8,8 @@ import optuna
 from omegaconf import OmegaConf
 
 from mnist_reg.config.schema import Config
-from mnist_reg.search.space import ordered_specs
+from mnist_reg.config.technique import condition
+from mnist_reg.search.space import condition_met, ordered_specs
 
 
 def suggest(trial: optuna.Trial | optuna.trial.FixedTrial, cfg: Config) -> dict[str, Any]:
@@ -16,8 +17,9 @@ def suggest(trial: optuna.Trial | optuna.trial.FixedTrial, cfg: Config) -> dict[
     values: dict[str, Any] = {}
     for spec in ordered_specs(cfg.technique.search_space):
         if spec.when is not None:
-            condition = values.get(spec.when, OmegaConf.select(cfg, spec.when))  # type: ignore[arg-type]
-            if not condition:
+            path = condition(spec.when)[0]
+            current = values.get(path, OmegaConf.select(cfg, path))  # type: ignore[arg-type]
+            if not condition_met(spec.when, current):
                 continue
         if spec.type == "categorical":
             values[spec.path] = trial.suggest_categorical(spec.path, list(spec.choices or []))
