@@ -18,6 +18,13 @@ from mnist_reg.config.schema import CompareAppConfig, config_dir
 
 
 def check_dates(cfg: CompareAppConfig) -> None:
+    """Refuse dates that are not dates, and margins that are not in (0, 100] points."""
+    for key in ("equivalence_margin", "plan_difference"):
+        margin = getattr(cfg.compare, key)
+        if margin is not None and not 0 < margin <= 100:
+            sys.exit(
+                f"error: compare.{key}={margin} is invalid; allowed: points, 0 < value <= 100"
+            )
     for key in ("since", "until"):
         value = getattr(cfg.compare, key)
         if value is None:

@@ -80,6 +80,11 @@ def test_cli_refuses_bad_input_quickly_and_leaves_no_run(
         ("repeat", ("+technique=l2", "repeat.count=0"), "repeat.count=0 is invalid"),
         ("repeat", ("+technique=l2", "repeat.source=worst"), "repeat.source=worst is invalid"),
         ("compare", ("compare.since=yesterday",), "compare.since=yesterday is invalid"),
+        (
+            "compare",
+            ("compare.equivalence_margin=0",),
+            "compare.equivalence_margin=0.0 is invalid",
+        ),
         ("predict", (), "nothing to classify; give index=N"),
         ("predict", ("index=10000",), "index=10000 is invalid; allowed: 0 to 9999"),
         ("predict", ("images=[missing.png]",), "error: missing.png: no such file"),

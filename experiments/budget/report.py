@@ -28,7 +28,7 @@ from mnist_reg.analysis import seed_files, uncertainty
 from mnist_reg.analysis.comparison import compare_seeds, short_value
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.analysis.tables import markdown_table
-from mnist_reg.analysis.verdicts import study_correct
+from mnist_reg.analysis.verdicts import BaselineChoice, study_correct
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -238,7 +238,7 @@ def write_report(
     with ``tracking`` (a store's URI), the comparison is also logged there, one nested run
     per cell, for MLflow's table and chart view."""
     frame, correct = seed_files.read(folder / seed_files.SEEDS_CSV)
-    comparison = compare_seeds(frame, correct, None, same_epochs=True)
+    comparison = compare_seeds(frame, correct, BaselineChoice(same_epochs=True))
     table = comparison.table
     tuning = pd.read_csv(folder / "tuning.csv").set_index("study")
     subprocess.run(

@@ -106,14 +106,24 @@ def compare_runs(
     comparison = Comparison(
         pd.DataFrame(rows), every_seed, correct, curve_runs, len(selected), run_cost(selected)
     )
-    return finish(comparison, BaselineChoice(compare.baseline, compare.same_epochs))
+    return finish(comparison, choice_of(compare))
+
+
+def choice_of(compare: CompareConfig) -> BaselineChoice:
+    """What each row is tested against and judged by; the margins as fractions."""
+    planned = compare.plan_difference
+    return BaselineChoice(
+        compare.baseline,
+        compare.same_epochs,
+        margin=compare.equivalence_margin / 100,
+        plan_difference=None if planned is None else planned / 100,
+    )
 
 
 def compare_seeds(
     seeds: pd.DataFrame,
     correct: dict[str, np.ndarray],
-    baseline: str | None,
-    same_epochs: bool = False,
+    choice: BaselineChoice,
 ) -> Comparison:
     """The repeats' part of a comparison re-made from a ``seeds.csv`` (and its per-image
     test results) alone, without the runs: no searches, no curves."""
@@ -125,7 +135,6 @@ def compare_seeds(
         row |= {"settings": "" if pd.isna(first["settings"]) else first["settings"]}
         row |= {"trials_complete": 0, "trials_pruned": 0, "trials_failed": 0}
         rows.append(row | {"epochs_budget": 0.0} | repeat_summary(group))
-    choice = BaselineChoice(baseline, same_epochs)
     return finish(Comparison(pd.DataFrame(rows), seeds, correct), choice)
 
 

@@ -9,8 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_reg.analysis import plots, seed_files, stats, uncertainty
-from mnist_reg.analysis.comparison import Comparison, compare_runs, compare_seeds
-from mnist_reg.analysis.tables import repeats_section, search_section, tests_section
+from mnist_reg.analysis.comparison import Comparison, choice_of, compare_runs, compare_seeds
+from mnist_reg.analysis.tables import (
+    plan_section,
+    repeats_section,
+    search_section,
+    tests_section,
+)
 from mnist_reg.config.redaction import mask_password
 from mnist_reg.config.schema import CompareAppConfig
 from mnist_reg.config.stores import tracking_uri
@@ -37,6 +42,12 @@ METHOD = f"""\
   with power {stats.POWER} at these seed counts and the observed pooled spread. Power rules
   nothing out: the test finds a true difference of half that size far less often, and
   which differences the data exclude is what the simultaneous interval says.
+- Equivalence: two one-sided Welch t-tests (statsmodels' `ttost_ind`) that the difference
+  lies within +-margin (`compare.equivalence_margin`, in points), their p-values
+  Holm-corrected over the same family. A row not shown different is "equivalent within
+  +-margin" where that corrected p is under {stats.ALPHA}, and otherwise states the margin
+  its seeds could show at alpha {stats.ALPHA}/m: the farther end of Welch's
+  1 - 2 x {stats.ALPHA}/m interval. Like the Welch verdict, it is over seeds, on this test set.
 - Other views of the same difference: the paired t interval over the seeds both studies
   trained, a stratified bootstrap percentile interval ({uncertainty.RESAMPLES} resamples of
   each study's seeds), the probability that a seed of the technique beats a seed of the
@@ -81,6 +92,7 @@ def write_markdown(
         "",
         *tests_section(table),
         "",
+        *_plan(table),
         "## The searches",
         "",
         *search_section(table),
@@ -93,6 +105,24 @@ def write_markdown(
     path = folder / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _plan(table: pd.DataFrame) -> list[str]:
+    """The plan view, where rows were tested: these seeds as a pilot for a decisive study."""
+    rows = plan_section(table)
+    if not rows:
+        return []
+    return ["## Seeds for a decision", "", PLAN_NOTE, "", *rows, ""]
+
+
+PLAN_NOTE = (
+    "Each tested row's seeds as a pilot: with their pooled spread, the seeds an arm (equal "
+    "arms) that a study testing the same family would need, at the level of Holm's first "
+    "step, to find the planned difference with a Welch-type t-test (`TTestIndPower`), and "
+    "to show a true difference of 0 within the margin by two one-sided tests (their power "
+    "in closed form, Student's t). A pilot's spread is itself uncertain (a 95% interval "
+    "for the SD of 5 seeds spans 0.6 to 2.9 times the estimate): plan with seeds to spare."
+)
 
 
 def cost_line(cost: dict[str, float]) -> str:
@@ -136,13 +166,21 @@ ROW_METRICS = (
     "p_welch",
     "p_holm",
     "mdd",
+    "p_tost",
+    "p_tost_holm",
+    "equivalence_reach",
+    "seeds_to_detect",
+    "seeds_for_equivalence",
     "p_improvement",
     "best_val_accuracy",
     "best_test_accuracy",
     "epochs_budget",
 )
 # Shown in MLflow as the report shows them: accuracies in %, differences in points
-IN_PERCENT = {key for key in ROW_METRICS if key.startswith(("test_", "diff", "best_"))} | {"mdd"}
+IN_PERCENT = {key for key in ROW_METRICS if key.startswith(("test_", "diff", "best_"))} | {
+    "mdd",
+    "equivalence_reach",
+}
 
 
 def _for_mlflow(key: str, value: float) -> float:
@@ -175,8 +213,7 @@ def load(cfg: CompareAppConfig) -> tuple[Comparison, str]:
     uri = tracking_uri(cfg.mlflow)
     if cfg.compare.seeds_csv:
         frame, correct = seed_files.read(Path(cfg.compare.seeds_csv))
-        same = cfg.compare.same_epochs
-        return compare_seeds(frame, correct, cfg.compare.baseline, same), uri
+        return compare_seeds(frame, correct, choice_of(cfg.compare)), uri
     runs = queries.load_runs(uri, experiments(cfg))
     loader = functools.partial(queries.test_correct, uri)
     return compare_runs(runs, cfg.compare, loader), uri

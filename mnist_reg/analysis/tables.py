@@ -102,6 +102,7 @@ def _test_cells(row: pd.Series) -> list[str]:
             get(row, "p_improvement_high"),
         ),
         interval(diff, get(row, "diff_nested_low"), get(row, "diff_nested_high"), True),
+        f"{num(get(row, 'p_tost_holm'))} (within +-{pct(get(row, 'equivalence_reach'))})",
         str(row["verdict"]),
     ]
 
@@ -120,8 +121,39 @@ def _tests_header(family: int) -> list[str]:
         "[95% stratified bootstrap CI]",
         "P(improvement) [95% bootstrap CI]",
         "[95% CI, seeds and test images]",
+        f"p TOST, Holm (margin shown within at alpha 0.05/{family})",
         "verdict",
     ]
+
+
+def plan_section(table: pd.DataFrame) -> list[str]:
+    """Each tested row's seeds as a pilot: the seeds an arm a decision would need."""
+    tested = tested_rows(table)
+    if tested.empty or "seeds_to_detect" not in tested:
+        return []
+    family = int(tested["family"].iloc[0])
+    rows = [
+        [
+            str(row["study"]),
+            f"{_seeds(get(row, 'repeats'))} / {pct(get(row, 'pilot_sd'), 3)}",
+            f"{_seeds(get(row, 'seeds_to_detect'))} (+-{pct(get(row, 'plan_difference'))})",
+            f"{_seeds(get(row, 'seeds_for_equivalence'))} (+-{pct(get(row, 'margin'))})",
+        ]
+        for _, row in tested.iterrows()
+    ]
+    header = [
+        "study",
+        "its seeds / SD pooled with its baseline's (points)",
+        f"seeds an arm to find a difference of (points), alpha 0.05/{family}, power 0.8",
+        f"seeds an arm to show equivalence within (points), alpha 0.05/{family}, power 0.8",
+    ]
+    return markdown_table(header, rows)
+
+
+def _seeds(count: float | None) -> str:
+    if count is None or pd.isna(count):
+        return ""
+    return "over 10,000" if count > 10_000 else f"{int(count):,}"
 
 
 def search_section(table: pd.DataFrame) -> list[str]:
@@ -208,5 +240,7 @@ def _differences_view(tested: pd.DataFrame, family: int) -> pd.DataFrame:
             "bootstrap 95%": [pair(r, "boot_ci") for r in rows],
             "P(improve)": tested["p_improvement"].map(lambda v: f"{100 * v:.0f}%"),
             "seeds+images 95%": [pair(r, "diff_nested") for r in rows],
+            "p TOST (Holm)": tested["p_tost_holm"].map(lambda v: f"{v:.3g}"),
+            f"equiv. within (a/{family})": tested["equivalence_reach"].map(pct),
         }
     )

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mnist_reg.analysis import stats, uncertainty
+from mnist_reg.analysis import equivalence, stats, uncertainty
 from mnist_reg.analysis.differences import (
     Bootstrap,
     Corrected,
@@ -29,6 +29,7 @@ from mnist_reg.analysis.differences import (
     holm_level,
     test_accuracies,
 )
+from mnist_reg.analysis.equivalence import Equivalence, Plan
 from mnist_reg.analysis.stats import Interval
 
 NOT_DISTINGUISHABLE = "not distinguishable from baseline"
@@ -38,10 +39,13 @@ TEST_SET_NOISE = "within test-image noise"
 @dataclass(frozen=True)
 class BaselineChoice:
     """Which study each row is tested against: ``explicit`` where one is named, else the
-    baseline study with repeats on the same data (with ``same_epochs``, trained as long)."""
+    baseline study with repeats on the same data (with ``same_epochs``, trained as long);
+    and the equivalence margin and planned difference every row is judged by (fractions)."""
 
     explicit: str | None = None
     same_epochs: bool = False
+    margin: float = equivalence.DEFAULT_MARGIN
+    plan_difference: float | None = None  # None: the margin
 
 
 def _baseline_candidates(row: pd.Series, table: pd.DataFrame, choice: BaselineChoice) -> list[str]:
@@ -92,19 +96,31 @@ class Verdict:
     difference: Difference | None = None
     corrected: Corrected | None = None
     difference_over_images: DifferenceOverImages | None = None
+    equivalent: Equivalence | None = None
+    plan: Plan | None = None
 
     def cells(self) -> dict[str, Any]:
         """The row's cells: its verdict and baseline, then each part it has, by column."""
         cells: dict[str, Any] = {"baseline": self.baseline, "verdict": self.verdict}
         views = self.difference.views() if self.difference else ()
-        for part in (self.over_images, *views, self.corrected, self.difference_over_images):
+        parts = (self.corrected, self.difference_over_images, self.equivalent, self.plan)
+        for part in (self.over_images, *views, *parts):
             if part is not None:
                 cells |= asdict(part)
         return cells
 
 
 TEXT_COLUMNS = ("baseline", "verdict")
-PARTS = (StudyOverImages, WelchTest, PairedTest, Bootstrap, Corrected, DifferenceOverImages)
+PARTS = (
+    StudyOverImages,
+    WelchTest,
+    PairedTest,
+    Bootstrap,
+    Corrected,
+    DifferenceOverImages,
+    Equivalence,
+    Plan,
+)
 COLUMNS = (*TEXT_COLUMNS, *(field.name for part in PARTS for field in fields(part)))
 
 
@@ -133,8 +149,10 @@ def with_verdicts(
     tests = [_test(row, table, by_study, matrices, choice) for _, row in table.iterrows()]
     tested = [test for test in tests if isinstance(test, Tested)]
     p_holm = iter(stats.holm([test.difference.welch.p_welch for test in tested]))  # in row order
+    p_tost = [equivalence.tost_p(test.ours, test.theirs, choice.margin) for test in tested]
+    p_tost_holm = iter(stats.holm(p_tost))
     rows = [
-        _holm_verdict(test, next(p_holm), len(tested), matrices)
+        _holm_verdict(test, (next(p_holm), next(p_tost_holm)), len(tested), matrices, choice)
         if isinstance(test, Tested)
         else test
         for test in tests
@@ -175,11 +193,18 @@ def _study_over_images(matrix: np.ndarray | None) -> StudyOverImages | None:
 
 
 def _holm_verdict(
-    test: Tested, p_holm: float, family: int, matrices: Mapping[str, np.ndarray]
+    test: Tested,
+    p_holm: tuple[float, float],
+    family: int,
+    matrices: Mapping[str, np.ndarray],
+    choice: BaselineChoice,
 ) -> Verdict:
-    """Holm's verdict, with the intervals and the detectable difference at the level its
-    first step tests (alpha / family): a difference that interval excludes, Holm finds."""
-    holm = corrected(test.ours, test.theirs, p_holm, family)
+    """Holm's verdicts on the difference and on equivalence (``p_holm``: both adjusted
+    p-values), with the intervals and the detectable difference at the level Holm's first
+    step tests (alpha / family): a difference that interval excludes, Holm finds."""
+    holm = corrected(test.ours, test.theirs, p_holm[0], family)
+    same = equivalence.equivalence(test.ours, test.theirs, p_holm[1], family, choice.margin)
+    planned = choice.plan_difference or choice.margin
     nested, nested_at_level = None, None
     if test.study in matrices and test.baseline in matrices:
         plain, nested_at_level = uncertainty.nested_bootstrap(
@@ -189,29 +214,40 @@ def _holm_verdict(
         )
         nested = DifferenceOverImages(plain.low, plain.high)
     return Verdict(
-        verdict=_holm_text(test.difference.welch.diff, holm, nested_at_level),
+        verdict=_holm_text(test.difference.welch.diff, holm, nested_at_level, same),
         baseline=test.baseline,
         over_images=test.over_images,
         difference=test.difference,
         corrected=holm,
         difference_over_images=nested,
+        equivalent=same,
+        plan=equivalence.plan(test.ours, test.theirs, family, choice.margin, planned),
     )
 
 
-def _holm_text(diff: float, holm: Corrected, nested_at_level: Interval | None) -> str:
-    """The verdict in words; ``nested_at_level``: the difference's interval over seeds and
-    test images at Holm's level, where both studies logged their per-image results."""
+def _holm_text(
+    diff: float, holm: Corrected, nested_at_level: Interval | None, same: Equivalence
+) -> str:
+    """The verdict in words: a difference shown, equivalence within the margin shown, or
+    neither, with what the seeds could reach; ``nested_at_level``: the difference's interval
+    over seeds and test images at Holm's level, where both studies logged per-image results."""
+    level = f"alpha {stats.ALPHA:g}/{holm.family}"
+    margin = f"+-{100 * same.margin:.2f} points"
     if not holm.p_holm < stats.ALPHA:
+        if same.p_tost_holm < stats.ALPHA:
+            return f"equivalent to baseline within {margin} (two one-sided tests, Holm)"
         return (
-            f"{NOT_DISTINGUISHABLE} ({100 * stats.POWER:.0f}% power at alpha "
-            f"{stats.ALPHA:g}/{holm.family} only for a true difference of "
-            f"{100 * holm.mdd:.2f} points or more)"
+            f"{NOT_DISTINGUISHABLE} ({100 * stats.POWER:.0f}% power at {level} only for a "
+            f"true difference of {100 * holm.mdd:.2f} points or more); not shown equivalent "
+            f"within {margin} (these seeds show it within +-{100 * same.equivalence_reach:.2f}"
+            f" at {level})"
         )
     if nested_at_level is not None and nested_at_level.low <= 0 <= nested_at_level.high:
         # the seeds agree, but on these 10,000 images only: a new test set could reverse it
         direction = "above" if diff > 0 else "below"
         return f"{direction} baseline on this test set, {TEST_SET_NOISE}"
-    return "better than baseline" if diff > 0 else "worse than baseline"
+    shown = "better than baseline" if diff > 0 else "worse than baseline"
+    return shown + (f", by less than {margin}" if same.p_tost_holm < stats.ALPHA else "")
 
 
 def verdict_columns(rows: list[Verdict], index: pd.Index) -> pd.DataFrame:

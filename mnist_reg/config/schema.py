@@ -133,6 +133,11 @@ class CompareConfig:
     until: str | None = None  # YYYY-MM-DD: runs started on or before
     baseline: str | None = None  # study to test against; default: the baseline technique's
     same_epochs: bool = False  # true: test against the baseline trained as long (train.epochs)
+    # points: a row within +-margin of its baseline by two one-sided tests is "equivalent"
+    equivalence_margin: float = 0.10
+    plan_difference: float | None = (
+        None  # points: the difference the plan sizes for; null: the margin
+    )
     output_dir: str = "mlruns/comparison"
     seeds_csv: str | None = None  # re-make the repeats' report from a seeds.csv, not MLflow
     # also log the report as a "comparison" run; default: yes, unless re-made from seeds_csv

@@ -20,6 +20,9 @@ def test_mlflow_rows_are_in_percent_and_points_and_keep_counts_whole() -> None:
                 "p_holm": 0.0123456,
                 "epochs_budget": 12345.0,
                 "repeats": 5.0,
+                "p_tost_holm": 0.0412345,
+                "equivalence_reach": 0.00087654,
+                "seeds_for_equivalence": 31.0,
             }
         ]
     )
@@ -28,3 +31,7 @@ def test_mlflow_rows_are_in_percent_and_points_and_keep_counts_whole() -> None:
     assert metrics["p_holm"] == 0.01235
     assert metrics["epochs_budget"] == 12345 and metrics["repeats"] == 5  # not 1.234e4
     assert tags["verdict"] == "baseline"
+    # the equivalence test and the plan, as the report shows them
+    assert metrics["p_tost_holm"] == 0.04123
+    assert metrics["equivalence_reach"] == pytest.approx(0.0877)
+    assert metrics["seeds_for_equivalence"] == 31
