@@ -13,6 +13,7 @@ import argparse
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,27 @@ from mnist_reg.analysis.verdicts import BaselineChoice, study_correct
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-BEST_ALIAS = "budget-study-best"  # mnist-cnn@budget-study-best: the study's best, 10 seeds
 TARGET = 0.995  # what small CNNs of this size are reported at
 REGISTERED = "registered.json"  # in best/: which seed's model the alias points at
 # A repeat's time outside `fit` (process start, data, test pass, logging), measured from the
 # study's MLflow store: README.md, "Cost estimate".
 REPEAT_OVERHEAD_S = 21.0
+
+
+@dataclass(frozen=True)
+class Design:
+    """Which study a report is of: its name (config group, MLflow experiment, the prefix of
+    its studies) and its title. The training-budget study by default; the decisive study
+    (``experiments/decisive/``) runs and reports with the same code."""
+
+    name: str = "budget"
+    title: str = "Where regularization pays: the training-budget study"
+    margin: float = 0.10  # points: compare.equivalence_margin for every row
+
+
+def best_alias(name: str) -> str:
+    """The registry alias of a study's best model: ``budget-study-best`` for the budget."""
+    return f"{name}-study-best"
 
 
 def _pct(value: Any) -> str:
@@ -63,6 +79,21 @@ def first_better(table: pd.DataFrame) -> dict[str, str]:
     return result
 
 
+def headline(table: pd.DataFrame, first: dict[str, str]) -> str:
+    """Per technique, the first length at which it beats the baseline; with one training
+    length, each technique's decision against the baseline (its verdict)."""
+    if table["train_epochs"].nunique() > 1:
+        return (
+            "**First training length at which each technique beats the same-length baseline "
+            "(Holm-corrected over every cell tested, and outside test-image noise):** "
+            + "; ".join(f"{t}: {e}" for t, e in sorted(first.items()))
+        )
+    rows = table[table["technique"] != "baseline"].sort_values("technique")
+    return "**Each technique against the baseline (Holm-corrected over every row):** " + (
+        "; ".join(f"{row['technique']}: {row['verdict']}" for _, row in rows.iterrows())
+    )
+
+
 def best_cell_name(seeds: pd.DataFrame) -> str:
     """The cell with the highest mean validation accuracy over the seeds every cell has (the
     27-epoch baseline has more: comparing like with like, each seed also drawing the same
@@ -73,7 +104,7 @@ def best_cell_name(seeds: pd.DataFrame) -> str:
     return str(common.groupby("study")["val_accuracy"].mean().idxmax())
 
 
-def figure(table: pd.DataFrame, folder: Path) -> None:
+def figure(table: pd.DataFrame, folder: Path, name: str = "budget") -> None:
     fig, (acc, gap) = plt.subplots(1, 2, figsize=(11, 4.5))
     for offset, (technique, rows) in enumerate(table.groupby("technique", sort=True)):
         rows = rows.sort_values("train_epochs")
@@ -95,7 +126,7 @@ def figure(table: pd.DataFrame, folder: Path) -> None:
     gap.set_title("Overfitting gap (clean training accuracy)")
     acc.legend()
     fig.tight_layout()
-    fig.savefig(folder / "budget.png", dpi=120)
+    fig.savefig(folder / f"{name}.png", dpi=120)
     plt.close(fig)
 
 
@@ -221,24 +252,29 @@ def _in_repo(path: Path) -> Path:
     return path.relative_to(REPO) if path.is_relative_to(REPO) else path
 
 
-def logged(tracking: str) -> list[str]:
+def logged(tracking: str, name: str = "budget") -> list[str]:
     """compare's overrides that log the comparison into the study's store."""
     return [
         f"mlflow.tracking_uri={tracking}",
-        "mlflow.experiment=budget",
+        f"mlflow.experiment={name}",
         "compare.log_to_mlflow=true",
     ]
 
 
 def write_report(
-    folder: Path = HERE, tracking: str | None = None, planned: int = 15, planned_best: int = 10
+    folder: Path = HERE,
+    tracking: str | None = None,
+    planned: int = 15,
+    planned_best: int = 10,
+    design: Design = Design(),
 ) -> None:
     """The report from ``folder``'s files (of the ``planned`` cells and the best cell's
     ``planned_best`` seeds, those finished so far);
     with ``tracking`` (a store's URI), the comparison is also logged there, one nested run
     per cell, for MLflow's table and chart view."""
     frame, correct = seed_files.read(folder / seed_files.SEEDS_CSV)
-    comparison = compare_seeds(frame, correct, BaselineChoice(same_epochs=True))
+    choice = BaselineChoice(same_epochs=True, margin=design.margin / 100)
+    comparison = compare_seeds(frame, correct, choice)
     table = comparison.table
     tuning = pd.read_csv(folder / "tuning.csv").set_index("study")
     subprocess.run(
@@ -248,14 +284,15 @@ def write_report(
             "mnist_reg.compare",
             f"compare.seeds_csv={_in_repo(folder / seed_files.SEEDS_CSV)}",
             "compare.same_epochs=true",
+            f"compare.equivalence_margin={design.margin}",
             f"compare.output_dir={_in_repo(folder / 'comparison')}",
-            *(logged(tracking) if tracking else []),
+            *(logged(tracking, design.name) if tracking else []),
         ],
         cwd=REPO,
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    figure(table, folder)
+    figure(table, folder, design.name)
     best_path = folder / "best" / seed_files.SEEDS_CSV
     best = pd.read_csv(best_path) if best_path.exists() else None
     header = [
@@ -274,9 +311,10 @@ def write_report(
     ]
     first = first_better(table)
     lines = [
-        "# Where regularization pays: the training-budget study",
+        f"# {design.title}",
         "",
-        "Made by `python experiments/budget/report.py` from `seeds.csv` and `tuning.csv` "
+        f"Made by `python experiments/{design.name}/report.py` from `seeds.csv` and "
+        "`tuning.csv` "
         f"({len(frame)} repeats): {len(table)} of the study's {planned} cells"
         + (
             " (the study is still running; a re-run of run.py adds the rest)"
@@ -286,15 +324,13 @@ def write_report(
         + ". The statistics in full: [comparison/report.md]"
         "(comparison/report.md). How the study was designed: [README.md](README.md).",
         "",
-        "**First training length at which each technique beats the same-length baseline "
-        "(Holm-corrected over every cell tested, and outside test-image noise):** "
-        + "; ".join(f"{t}: {e}" for t, e in sorted(first.items())),
+        headline(table, first),
         "",
         *markdown_table(header, cell_rows(table, tuning)),
         "",
         cost_line(table, tuning, best),
         "",
-        "![accuracy and gap against training length](budget.png)",
+        f"![accuracy and gap against training length]({design.name}.png)",
         "",
         "## The best model",
         "",

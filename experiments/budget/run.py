@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
-from report import BEST_ALIAS, REGISTERED, best_cell_name, write_report
+from report import REGISTERED, Design, best_alias, best_cell_name, write_report
 
 from mnist_reg.analysis import seed_files
 from mnist_reg.analysis.comparison import compare_runs
@@ -81,6 +81,13 @@ class Plan:
     headline_seeds: tuple[int, ...] = HEADLINE_SEEDS
     best_seeds: tuple[int, ...] = BEST_SEEDS
     overrides: list[str] = field(default_factory=lambda: list(DATA))
+    round_robin: bool = False  # seeds arm by arm, each seed for every cell before the next
+    # which study: its name (config group in experiments/, MLflow experiment, study prefix)
+    design: Design = field(default_factory=Design)
+
+    @property
+    def name(self) -> str:
+        return self.design.name
 
     @property
     def tracking(self) -> str:
@@ -90,7 +97,7 @@ class Plan:
         return [
             "-cd",
             str(HERE.parent),
-            "mlflow.experiment=budget",
+            f"mlflow.experiment={self.name}",
             f"mlflow.tracking_uri={self.tracking}",
             f"sweep.storage=sqlite:///{self.store}/optuna.db",
             "train.progress_bar=off",
@@ -102,8 +109,8 @@ class Plan:
         return self.headline_seeds if longest_baseline else self.seeds
 
 
-def study(technique: str, epochs: int) -> str:
-    return f"budget-{technique}-e{epochs}"
+def study(technique: str, epochs: int, name: str = "budget") -> str:
+    return f"{name}-{technique}-e{epochs}"
 
 
 def run(plan: Plan, module: str, *overrides: str) -> None:
@@ -140,13 +147,13 @@ def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
     """The cell's tuned values: from tuning.csv, else by running its search."""
     path = plan.folder / "tuning.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["study"])
-    name = study(technique, epochs)
+    name = study(technique, epochs, plan.name)
     if name in set(done["study"]):
         return dict(json.loads(str(done.set_index("study").loc[name, "values"])))
     run(
         plan,
         "sweep",
-        f"+budget={technique}",
+        f"+{plan.name}={technique}",
         f"train.epochs={epochs}",
         "sweep=long",
         f"sweep.epoch_budget={TUNING_FACTOR * epochs}",
@@ -156,7 +163,7 @@ def tune(plan: Plan, technique: str, epochs: int) -> dict[str, str]:
         "train.seed=0",
         "mlflow.log_model=false",
     )
-    runs = queries.load_runs(plan.tracking, ["budget"])
+    runs = queries.load_runs(plan.tracking, [plan.name])
     ours = runs[runs["tags.study_name"] == name]
     parent = ours[ours["tags.run_type"] == "sweep"].iloc[0]
     values = {
@@ -190,17 +197,17 @@ def repeat(plan: Plan, cell: Cell, seed: int, folder: Path, name: str) -> None:
     run(
         plan,
         "repeat",
-        f"+budget={technique}",
+        f"+{plan.name}={technique}",
         f"train.epochs={epochs}",
         "repeat.source=config",
         "repeat.count=1",
         f"repeat.first_seed={seed}",
         "repeat.vary_split=true",
         f"sweep.study_name={name}",
-        f"mlflow.log_model={str(name == 'budget-best').lower()}",
+        f"mlflow.log_model={str(name == f'{plan.name}-best').lower()}",
         *(f"{path}={value}" for path, value in values.items()),
     )
-    runs = queries.load_runs(plan.tracking, ["budget"])
+    runs = queries.load_runs(plan.tracking, [plan.name])
     made = compare_runs(
         runs, CompareConfig(studies=[name]), lambda ids: queries.test_correct(plan.tracking, ids)
     )
@@ -249,14 +256,15 @@ def register_best_model(plan: Plan) -> None:
         return
     chosen = max(local, key=lambda row: float(row.val_accuracy))  # type: ignore[arg-type]
     run_id, val = str(chosen.run_id), float(chosen.val_accuracy)  # type: ignore[arg-type]
-    version = register_best(client, run_id, "mnist", "budget-best", val)
+    version = register_best(client, run_id, "mnist", f"{plan.name}-best", val)
     assert version is not None
     ci = t_interval(frame["test_accuracy"].tolist())
     tags = {"seeds": len(frame), "seeds_test_mean": ci.mean, "seeds_test_ci_low": ci.low}
     for key, value in {**tags, "seeds_test_ci_high": ci.high}.items():
         client.set_model_version_tag(model_name("mnist"), version.version, key, str(value))
-    set_alias(client, model_name("mnist"), BEST_ALIAS, version.version)
-    model = f"models:/{model_name('mnist')}@{BEST_ALIAS}"
+    alias = best_alias(plan.name)
+    set_alias(client, model_name("mnist"), alias, version.version)
+    model = f"models:/{model_name('mnist')}@{alias}"
     record = {
         "model": model,
         "version": int(version.version),
@@ -278,21 +286,34 @@ def _has_model(client: MlflowClient, run_id: str) -> bool:
 
 
 def run_study(plan: Plan) -> None:
+    """Tune each cell and train its seeds (cell by cell, or with ``round_robin`` a seed of
+    every cell before the next seed), then the best cell's seeds; register; report."""
     plan.folder.mkdir(parents=True, exist_ok=True)
+    cells: list[Cell] = []
     for epochs in plan.budgets:  # the short cells first: a partial study is already useful
         for technique in plan.techniques:
-            cell = (technique, epochs, tune(plan, technique, epochs))
-            name = study(technique, epochs)
-            for seed in plan.seeds_for(technique, epochs):
-                if seed not in done_seeds(plan.folder, name):
-                    repeat(plan, cell, seed, plan.folder, name)
+            cells.append((technique, epochs, tune(plan, technique, epochs)))
+            for seed in plan.seeds_for(technique, epochs) if not plan.round_robin else ():
+                train_seed(plan, cells[-1], seed)
+    every = sorted({seed for c in cells for seed in plan.seeds_for(c[0], c[1])})
+    for seed in every if plan.round_robin else ():
+        for cell in cells:
+            if seed in plan.seeds_for(cell[0], cell[1]):
+                train_seed(plan, cell, seed)
     best = best_cell(plan)
+    best_name = f"{plan.name}-best"
     for seed in plan.best_seeds:
-        if seed not in done_seeds(plan.folder / "best", "budget-best"):
-            repeat(plan, best, seed, plan.folder / "best", "budget-best")
+        if seed not in done_seeds(plan.folder / "best", best_name):
+            repeat(plan, best, seed, plan.folder / "best", best_name)
     register_best_model(plan)
-    cells = len(plan.techniques) * len(plan.budgets)
-    write_report(plan.folder, plan.tracking, cells, len(plan.best_seeds))
+    write_report(plan.folder, plan.tracking, len(cells), len(plan.best_seeds), plan.design)
+
+
+def train_seed(plan: Plan, cell: Cell, seed: int) -> None:
+    """One seed of a cell, unless it is in the cell's seeds.csv already."""
+    name = study(cell[0], cell[1], plan.name)
+    if seed not in done_seeds(plan.folder, name):
+        repeat(plan, cell, seed, plan.folder, name)
 
 
 def merged(defaults: list[str], extra: list[str]) -> list[str]:
