@@ -4,6 +4,7 @@ trials trained on other data, epochs or search spaces."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict
 from typing import Any
@@ -37,6 +38,13 @@ def trial_settings(cfg: Config) -> dict[str, Any]:
     container = OmegaConf.to_container(cfg.technique.search_space, resolve=True)
     settings[SPACE_KEY] = json.dumps(container, sort_keys=True)
     return {k: v for k, v in settings.items() if k not in VOLATILE_KEYS}
+
+
+def settings_digest(settings: dict[str, Any]) -> str:
+    """A short digest of a study's settings: two studies with the same one trained their
+    trials under the same data, training and search space."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def shared_params(cfg: Config) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from mnist_reg.config.redaction import safe_yaml
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import ensure_sqlite_parent, sqlite_path, storage_url, tracking_uri
 from mnist_reg.search.locks import StorageLock
@@ -21,7 +20,12 @@ from mnist_reg.search.optuna.promotion import CONTINUES, RUNG, promoter
 from mnist_reg.search.optuna.samplers import make_pruner, make_sampler, prunes, target_trials
 from mnist_reg.search.optuna.workers import FINISHED, ClaimingStudy, fail_gone_workers_trials
 from mnist_reg.search.outcome import BestTrial
-from mnist_reg.search.settings import refuse_changed_settings, study_name, trial_settings
+from mnist_reg.search.settings import (
+    refuse_changed_settings,
+    settings_digest,
+    study_name,
+    trial_settings,
+)
 
 
 def storage(cfg: Config) -> str | optuna.storages.BaseStorage:
@@ -59,9 +63,41 @@ def _killed_run_ender(cfg: Config) -> Callable[[str], None]:
     return end
 
 
+# The settings every trial of a study shares are kept where Optuna's own views do not print
+# them (a system attribute: every storage has them); the user attributes keep what a user
+# filters and reads in `optuna studies` or optuna-dashboard, and a digest of the settings.
+SETTINGS_ATTR = "mnist_reg:trial_settings"
+LEGACY_SETTINGS_ATTR = "trial_settings"  # a user attribute, in studies begun before
+
+
+def stored_settings(study: optuna.Study) -> dict[str, Any] | None:
+    """The settings the study's first run stored (None for a new study)."""
+    legacy = study.user_attrs.get(LEGACY_SETTINGS_ATTR)
+    if legacy is not None:
+        return dict(legacy)
+    storage = optuna.storages.get_storage(study._storage)  # its own storage
+    attrs = storage.get_study_system_attrs(storage.get_study_id_from_name(study.study_name))
+    found = attrs.get(SETTINGS_ATTR)
+    return None if found is None else dict(found)
+
+
+def store_settings(study: optuna.Study, cfg: Config) -> None:
+    """What a user reads in Optuna's views, and the settings the next run is checked
+    against (with a digest that a user can compare between studies)."""
+    settings = trial_settings(cfg)
+    storage = optuna.storages.get_storage(study._storage)
+    storage.set_study_system_attr(
+        storage.get_study_id_from_name(study.study_name), SETTINGS_ATTR, settings
+    )
+    study.set_user_attr("technique", cfg.technique.name)
+    study.set_user_attr("dataset", cfg.data.name)
+    study.set_user_attr("epochs", cfg.train.epochs)
+    study.set_user_attr("settings_digest", settings_digest(settings))
+
+
 def check_same_settings(study: optuna.Study, cfg: Config) -> None:
     """Refuse to add trials to a study under settings its earlier trials did not use."""
-    refuse_changed_settings(study.study_name, study.user_attrs.get("trial_settings"), cfg)
+    refuse_changed_settings(study.study_name, stored_settings(study), cfg)
 
 
 def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
@@ -91,10 +127,7 @@ def open_study(cfg: Config, lock: StorageLock) -> ClaimingStudy:
         study.set_user_attr("openings", openings + 1)
         fail_trials_of_gone_workers(cfg, study)
         if trials_so_far is None:
-            study.set_user_attr("technique", cfg.technique.name)
-            study.set_user_attr("dataset", cfg.data.name)
-            study.set_user_attr("config", safe_yaml(cfg))
-            study.set_user_attr("trial_settings", trial_settings(cfg))
+            store_settings(study, cfg)
     check_same_settings(study, cfg)
     return study
 
