@@ -1,3 +1,3 @@
-from mnist_reg.sweep import main
+from mnist_reg.sweep import run
 
-main()
+run()

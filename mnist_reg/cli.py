@@ -53,10 +53,19 @@ def require_writable_output(folder: str = "mlruns") -> None:
         sys.exit(f"error: {error}")
 
 
+def quiet_libraries() -> None:
+    """Defaults that keep libraries' chatter off the user's screen (a user's own setting
+    wins): TensorFlow's C++ INFO and WARNING lines, MLflow's artifact progress bars (a bar
+    per 2 kB download in compare). What still prints, and why: docs/faults.md."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
 def console(main: Callable[[], None]) -> Callable[[], None]:
     """An entry point's console script: the output folder checked, then Hydra's ``main``."""
 
     def run() -> None:
+        quiet_libraries()
         require_writable_output()
         main()
 

@@ -21,12 +21,16 @@ instead).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import logging
 import os
+import re
+import sys
 import tempfile
+from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +129,56 @@ def trim() -> None:
         libc.malloc_trim(0)
 
 
+# What TensorFlow's C++ writes to stderr while it loads and probes for a GPU, whatever
+# TF_CPP_MIN_LOG_LEVEL says (absl prints before it reads it): absl's notice, and its INFO
+# and WARNING lines. Without a GPU, the failed CUDA probe's error line says nothing new.
+NATIVE_CHATTER = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
+    r"STDERR|[IW]\d{4} [\d:.]+ +\d+ \S+\] |To enable the following instructions: )"
+)
+NO_GPU_PROBE = re.compile(r"^E\d{4} [\d:.]+ +\d+ \S+\] failed call to cuInit")
+
+
+@contextlib.contextmanager
+def native_stderr(dropped: list[re.Pattern[str]]) -> Iterator[list[str]]:
+    """Hold what C++ code writes to stderr (file descriptor 2) meanwhile, then print every
+    line none of ``dropped`` matches; yields the list the held lines are read into."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    held: list[str] = []
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield held
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            held.extend(caught.read().decode(errors="replace").splitlines())
+            for line in held:
+                if not any(pattern.match(line) for pattern in dropped):
+                    print(line, file=sys.stderr)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter (docs/faults.md says what is left)."""
+    with native_stderr([NATIVE_CHATTER]):
+        import tensorflow  # noqa: F401
+
+
 @functools.cache
 def share_gpus() -> int:
     """Let this process take GPU memory as it needs it, so that several workers share one
     GPU (TensorFlow otherwise maps nearly all of a GPU's memory when it starts). Called
     before the first training; returns how many GPUs TensorFlow sees (0 on the CPU)."""
+    import_tensorflow()
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+    with native_stderr([NATIVE_CHATTER, NO_GPU_PROBE]) as probe:
+        gpus = tf.config.list_physical_devices("GPU")
+    if gpus and any(NO_GPU_PROBE.match(line) for line in probe):  # it found one after all
+        print("\n".join(line for line in probe if NO_GPU_PROBE.match(line)), file=sys.stderr)
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -148,9 +194,10 @@ def prepare(threads: int | None = None) -> None:
     a long run's memory flat; with ``threads`` (a worker's share of the cores), TensorFlow's
     thread pools sized to it."""
     limit_arenas()
-    if threads is None:
-        return
-    import tensorflow as tf  # here: after the arena cap, before any operation runs
+    import_tensorflow()  # here: after the arena cap, before any operation runs
+    if threads is not None:
+        import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    share_gpus()  # the first GPU probe here, where its chatter on a CPU is held back

@@ -93,3 +93,34 @@ def test_a_cap_set_early_enough_holds_the_arenas_that_exist(before: int) -> None
 
 def test_cores_counts_the_cores_this_process_may_use() -> None:
     assert 1 <= malloc.cores() <= (os.cpu_count() or 1)
+
+
+def test_native_chatter_is_held_back_and_everything_else_still_printed(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """What TensorFlow's C++ writes while it loads goes straight to file descriptor 2:
+    absl's notice and its INFO and WARNING lines are dropped, an error line is not."""
+    lines = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1796625711.292677   29254 cudart_stub.cc:31] Could not find cuda drivers",
+        "W0000 00:00:1796625711.292677   29254 some.cc:1] a warning of TensorFlow's",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild ...",
+        "E0000 00:00:1796625726.258228   29254 kernel.cc:9] a real error",
+        "Fatal Python error: not chatter",
+    ]
+    with malloc.native_stderr([malloc.NATIVE_CHATTER]) as held:
+        os.write(2, ("\n".join(lines) + "\n").encode())
+    assert held == lines
+    assert capfd.readouterr().err.splitlines() == lines[4:]
+
+
+def test_a_failed_cuda_probe_is_dropped_only_where_asked(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    probe = "E0000 00:00:1796625726.258228   29254 cuda_platform.cc:52] failed call to cuInit: X"
+    with malloc.native_stderr([malloc.NATIVE_CHATTER, malloc.NO_GPU_PROBE]):
+        os.write(2, (probe + "\n").encode())
+    assert capfd.readouterr().err == ""
+    with malloc.native_stderr([malloc.NATIVE_CHATTER]):
+        os.write(2, (probe + "\n").encode())
+    assert capfd.readouterr().err.splitlines() == [probe]

@@ -47,10 +47,37 @@ def runs_of(client: MlflowClient, run_type: str) -> list[Any]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two tiny studies (baseline, dropout), each with three seed repeats."""
     root = tmp_path_factory.mktemp("store")
+    screens = []
     for technique in ("baseline", "dropout"):
-        ok(cli("sweep", f"+technique={technique}", *TINY, cwd=root))
-        ok(cli("repeat", f"+technique={technique}", *TINY, "repeat.count=3", cwd=root))
+        for command in (
+            cli("sweep", f"+technique={technique}", *TINY, cwd=root),
+            cli("repeat", f"+technique={technique}", *TINY, "repeat.count=3", cwd=root),
+        ):
+            ok(command)
+            screens.append(command.stdout + command.stderr)
+    (root / "screens.txt").write_text("\n".join(screens))
     return root
+
+
+# What libraries printed on a user's screen before (issue 34): never again
+NOISE = (
+    "absl::InitializeLog",
+    "cuda_drivers",
+    "Could not find cuda",
+    "failed call to cuInit",
+    "Successfully registered model",
+    "Created version",
+    "Downloading artifacts",
+    "Creating initial MLflow database tables",
+)
+
+
+def test_the_screen_holds_what_the_commands_say_not_library_noise(store: Path) -> None:
+    compared = cli("compare", "compare.output_dir=quiet", cwd=store)
+    screen = (store / "screens.txt").read_text() + ok(compared) + compared.stderr
+    assert "Study mnist-dropout" in screen and "mnist-baseline" in screen
+    assert [noise for noise in NOISE if noise in screen] == []
+    assert "it/s]" not in screen  # no third-party progress bar either
 
 
 def test_repeats_are_tracked_under_the_study_and_never_redone(store: Path) -> None:

@@ -7,8 +7,12 @@ validation accuracy (never test accuracy) among all versions of that model.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import mlflow
@@ -38,6 +42,23 @@ def _val_accuracy(version: ModelVersion) -> float:
         return math.nan
 
 
+# What mlflow.register_model prints to stderr on success; anything else it prints passes.
+REGISTRY_CHATTER = ("Successfully registered model", "Created version")
+
+
+@contextlib.contextmanager
+def _without_registry_chatter() -> Iterator[None]:
+    """Drop MLflow's success lines (the sweep's summary says what was registered)."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            yield
+    finally:
+        for line in captured.getvalue().splitlines():
+            if not line.startswith(REGISTRY_CHATTER):
+                print(line, file=sys.stderr)
+
+
 def register_best(
     client: MlflowClient, run_id: str, dataset: str, study_name: str, val_accuracy: float
 ) -> ModelVersion | None:
@@ -55,17 +76,18 @@ def register_best(
     if existing:
         version = existing[0]
     else:
-        version = mlflow.register_model(
-            model_uri,
-            name,
-            tags={
-                T.SOURCE_RUN_ID: run_id,
-                T.STUDY_NAME: study_name,
-                T.TECHNIQUE: run.data.tags.get(T.TECHNIQUE, ""),
-                T.VAL_ACCURACY: f"{val_accuracy:.6f}",
-                T.TEST_ACCURACY: f"{run.data.metrics.get('test_accuracy', math.nan):.6f}",
-            },
-        )
+        with _without_registry_chatter():
+            version = mlflow.register_model(
+                model_uri,
+                name,
+                tags={
+                    T.SOURCE_RUN_ID: run_id,
+                    T.STUDY_NAME: study_name,
+                    T.TECHNIQUE: run.data.tags.get(T.TECHNIQUE, ""),
+                    T.VAL_ACCURACY: f"{val_accuracy:.6f}",
+                    T.TEST_ACCURACY: f"{run.data.metrics.get('test_accuracy', math.nan):.6f}",
+                },
+            )
     set_alias(client, name, study_alias(study_name), version.version)
     versions = list(client.search_model_versions(f"name = '{name}'"))
     champion = max(versions, key=lambda v: (_val_accuracy(v), -int(v.version)))

@@ -8,6 +8,7 @@ keep the active run and its nesting) reads it from here. MLflow also exports it 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import mlflow
@@ -18,8 +19,15 @@ from mnist_reg.config.stores import ensure_sqlite_parent
 DEFAULT_ARTIFACT_DIR = Path("mlruns/artifacts")
 
 
+# What MLflow logs at INFO when it creates or upgrades a store's tables: the user's screen
+# on a first run is for what the command has to say (warnings and errors still show).
+QUIET_LOGGERS = ("mlflow.store.db.utils", "alembic.runtime.migration")
+
+
 def connect(uri: str) -> MlflowClient:
     """Point MLflow's fluent API at ``uri`` and return a client of the same store."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     ensure_sqlite_parent(uri)
     mlflow.set_tracking_uri(uri)
     return MlflowClient(uri)
