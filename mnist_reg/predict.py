@@ -6,7 +6,6 @@ and prints the digit and the top probabilities for a test image or image files.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import hydra
@@ -42,7 +41,10 @@ def main(dict_cfg: DictConfig) -> None:
         images = [(path, load_digit(path)) for path in cfg.images]
     except ImageError as error:
         sys.exit(f"error: {error}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from mnist_reg import process
+
+    process.import_tensorflow()  # and the GPU probe: without their start-up chatter
+    process.share_gpus()
     from mnist_reg.config.stores import tracking_uri
     from mnist_reg.data.sources import load_raw
     from mnist_reg.tracking.registry import ModelUnavailableError, load_keras_model, model_uri

@@ -74,8 +74,10 @@ NOISE = (
 
 def test_the_screen_holds_what_the_commands_say_not_library_noise(store: Path) -> None:
     compared = cli("compare", "compare.output_dir=quiet", cwd=store)
+    predicted = cli("predict", "index=7", cwd=store)
     screen = (store / "screens.txt").read_text() + ok(compared) + compared.stderr
-    assert "Study mnist-dropout" in screen and "mnist-baseline" in screen
+    screen += ok(predicted) + predicted.stderr
+    assert "Study mnist-dropout" in screen and "test image 7 (label 9)" in screen
     assert [noise for noise in NOISE if noise in screen] == []
     assert "it/s]" not in screen  # no third-party progress bar either
 
