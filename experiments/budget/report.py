@@ -26,9 +26,11 @@ from matplotlib.ticker import NullLocator
 from scipy import stats as scipy_stats
 
 from mnist_reg.analysis import seed_files, uncertainty
+from mnist_reg.analysis.cells import WITHHELD, WITHHELD_NOTE
 from mnist_reg.analysis.comparison import compare_seeds, short_value
 from mnist_reg.analysis.stats import t_interval
 from mnist_reg.analysis.tables import markdown_table
+from mnist_reg.analysis.uncertainty import MIN_RESAMPLING_SEEDS as MIN_SEEDS
 from mnist_reg.analysis.verdicts import BaselineChoice, study_correct
 
 HERE = Path(__file__).resolve().parent
@@ -148,7 +150,9 @@ def cell_rows(table: pd.DataFrame, tuning: pd.DataFrame) -> list[list[str]]:
                 str(row["technique"]),
                 str(int(row["repeats"])),
                 _ci(row["test_mean"], row["test_ci_low"], row["test_ci_high"]),
-                _ci(row["test_mean"], row.get("test_nested_low"), row.get("test_nested_high")),
+                _ci(row["test_mean"], row.get("test_nested_low"), row.get("test_nested_high"))
+                if row["repeats"] >= MIN_SEEDS
+                else WITHHELD,
                 _ci(row.get("diff"), row.get("diff_sim_low"), row.get("diff_sim_high"), True),
                 "" if pd.isna(row.get("p_holm")) else f"{row['p_holm']:.3g}",
                 _pct(row["gap_mean"]),
@@ -328,6 +332,11 @@ def write_report(
         "",
         *markdown_table(header, cell_rows(table, tuning)),
         "",
+        *(
+            [WITHHELD_NOTE, ""]
+            if (table["repeats"] < uncertainty.MIN_RESAMPLING_SEEDS).any()
+            else []
+        ),
         cost_line(table, tuning, best),
         "",
         f"![accuracy and gap against training length]({design.name}.png)",

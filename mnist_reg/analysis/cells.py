@@ -7,6 +7,15 @@ from typing import Any
 
 import pandas as pd
 
+from mnist_reg.analysis.uncertainty import MIN_RESAMPLING_SEEDS
+
+WITHHELD = "withheld*"  # a resampling view at too few seeds; the table's note says why
+WITHHELD_NOTE = (
+    f"*withheld: fewer than {MIN_RESAMPLING_SEEDS} seeds in an arm, where a nominal 95% "
+    "bootstrap interval covers the truth in under 90% of simulated studies "
+    "(experiments/bootstrap_coverage.md); the verdict is Welch's t-test."
+)
+
 
 def get(row: pd.Series, key: str) -> Any:
     """The row's value under ``key``, or None where the table has no such column."""
@@ -49,3 +58,9 @@ def pair(row: pd.Series, prefix: str) -> str:
     if low is None or pd.isna(low):
         return ""
     return f"[{points(low)}, {points(high)}]"
+
+
+def resampled(row: pd.Series, seeds_key: str = "fewest_seeds") -> bool:
+    """Whether the row has the seeds its resampling views need to be shown."""
+    seeds = get(row, seeds_key)
+    return seeds is None or pd.isna(seeds) or seeds >= MIN_RESAMPLING_SEEDS

@@ -45,6 +45,7 @@ class Bootstrap:
     p_improvement: float
     p_improvement_low: float
     p_improvement_high: float
+    fewest_seeds: int  # the smaller arm's seeds: below MIN_RESAMPLING_SEEDS, not shown
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,14 @@ def difference(ours: pd.DataFrame, theirs: pd.DataFrame) -> Difference:
     return Difference(
         WelchTest(mean.mean, mean.low, mean.high, welch.p_value, welch.hedges_g),
         PairedTest(pairs.pairs, paired.mean, paired.low, paired.high, pairs.p_value),
-        Bootstrap(boot.low, boot.high, improvement.mean, improvement.low, improvement.high),
+        Bootstrap(
+            boot.low,
+            boot.high,
+            improvement.mean,
+            improvement.low,
+            improvement.high,
+            min(len(a), len(b)),
+        ),
     )
 
 

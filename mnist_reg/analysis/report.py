@@ -9,13 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from mnist_reg.analysis import plots, seed_files, stats, uncertainty
+from mnist_reg.analysis.cells import resampled
 from mnist_reg.analysis.comparison import Comparison, choice_of, compare_runs, compare_seeds
-from mnist_reg.analysis.tables import (
-    plan_section,
-    repeats_section,
-    search_section,
-    tests_section,
-)
+from mnist_reg.analysis.search_table import search_section
+from mnist_reg.analysis.tables import plan_section, repeats_section, tests_section
 from mnist_reg.config.redaction import mask_password
 from mnist_reg.config.schema import CompareAppConfig
 from mnist_reg.config.stores import tracking_uri
@@ -183,6 +180,9 @@ IN_PERCENT = {key for key in ROW_METRICS if key.startswith(("test_", "diff", "be
 }
 
 
+RESAMPLED = {"p_improvement"}  # of ROW_METRICS, the resampling view of a difference
+
+
 def _for_mlflow(key: str, value: float) -> float:
     """A row's value as MLflow shows it: in % or points to 4 decimals, p to 4 digits, counts
     as they are."""
@@ -199,10 +199,13 @@ def mlflow_rows(table: pd.DataFrame) -> list[tuple[str, dict[str, str], dict[str
         tags[T.VERDICT] = str(row["verdict"] or "")
         if row.get("baseline"):
             tags[T.BASELINE] = str(row["baseline"])
+        # resampling views at too few seeds are not shown there: MLflow has no footnote
+        withheld = set() if resampled(row) else RESAMPLED
+        withheld |= set() if resampled(row, "repeats") else {"test_nested_low", "test_nested_high"}
         metrics = {
             key: _for_mlflow(key, float(row[key]))
             for key in ROW_METRICS
-            if key in row and pd.notna(row[key])
+            if key in row and pd.notna(row[key]) and key not in withheld
         }
         rows.append((str(row["study"]), tags, metrics))
     return rows

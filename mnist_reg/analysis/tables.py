@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mnist_reg.analysis.cells import chance, get, interval, num, pair, pct, points
+from mnist_reg.analysis.cells import (
+    WITHHELD,
+    WITHHELD_NOTE,
+    chance,
+    get,
+    interval,
+    num,
+    pair,
+    pct,
+    points,
+    resampled,
+)
 from mnist_reg.analysis.comparison import Comparison
-from mnist_reg.analysis.studies import EXPECTED_BEST_AT
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -38,7 +48,9 @@ def repeats_section(table: pd.DataFrame) -> list[str]:
                 interval(row["test_mean"], row["test_ci_low"], row["test_ci_high"]),
                 interval(
                     row["test_mean"], get(row, "test_nested_low"), get(row, "test_nested_high")
-                ),
+                )
+                if resampled(row, "repeats") or pd.isna(get(row, "test_nested_low"))
+                else WITHHELD,
                 pct(get(row, "test_sd"), 3),
                 _varied(row),
                 pct(get(row, "gap_mean")),
@@ -63,7 +75,11 @@ def repeats_section(table: pd.DataFrame) -> list[str]:
         "s / run",
         "verdict",
     ]
-    return markdown_table(header, rows)
+    few = any(
+        not resampled(row, "repeats") and pd.notna(get(row, "test_nested_low"))
+        for _, row in table[table["repeats"] > 0].iterrows()
+    )
+    return [*markdown_table(header, rows), *(["", WITHHELD_NOTE] if few else [])]
 
 
 def tested_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -77,11 +93,14 @@ def tests_section(table: pd.DataFrame) -> list[str]:
     if tested.empty:
         return ["No study was tested against a baseline (each needs 2 or more repeats)."]
     rows = [_test_cells(row) for _, row in tested.iterrows()]
-    return markdown_table(_tests_header(family=int(tested["family"].iloc[0])), rows)
+    table_lines = markdown_table(_tests_header(family=int(tested["family"].iloc[0])), rows)
+    note = [] if all(resampled(row) for _, row in tested.iterrows()) else ["", WITHHELD_NOTE]
+    return [*table_lines, *note]
 
 
 def _test_cells(row: pd.Series) -> list[str]:
     diff = get(row, "diff")
+    shown = resampled(row)
     paired = interval(
         get(row, "paired_diff"), get(row, "paired_ci_low"), get(row, "paired_ci_high"), True
     )
@@ -95,13 +114,19 @@ def _test_cells(row: pd.Series) -> list[str]:
         pct(get(row, "mdd")),
         num(get(row, "hedges_g"), 2),
         paired + f" ({num(get(row, 'pairs'))} pairs, p {num(get(row, 'p_paired'))})",
-        interval(diff, get(row, "boot_ci_low"), get(row, "boot_ci_high"), True),
+        interval(diff, get(row, "boot_ci_low"), get(row, "boot_ci_high"), True)
+        if shown
+        else WITHHELD,
         chance(
             get(row, "p_improvement"),
             get(row, "p_improvement_low"),
             get(row, "p_improvement_high"),
-        ),
-        interval(diff, get(row, "diff_nested_low"), get(row, "diff_nested_high"), True),
+        )
+        if shown
+        else WITHHELD,
+        interval(diff, get(row, "diff_nested_low"), get(row, "diff_nested_high"), True)
+        if shown or pd.isna(get(row, "diff_nested_low"))
+        else WITHHELD,
         f"{num(get(row, 'p_tost_holm'))} (within +-{pct(get(row, 'equivalence_reach'))})",
         str(row["verdict"]),
     ]
@@ -156,44 +181,6 @@ def _seeds(count: float | None) -> str:
     return "over 10,000" if count > 10_000 else f"{int(count):,}"
 
 
-def search_section(table: pd.DataFrame) -> list[str]:
-    searched = table[
-        table["trials_complete"] + table["trials_pruned"] + table["trials_failed"] > 0
-    ]
-    if searched.empty:
-        return ["No sweep trials in this selection (repeats of fixed configurations only)."]
-    rows = [
-        [
-            str(row["study"]),
-            f"{row['trials_complete']}/{row['trials_pruned']}/{row['trials_failed']}",
-            num(row["epochs_budget"], 6),
-            str(get(row, "best_trial") or ""),
-            pct(get(row, "best_val_accuracy")),
-            pct(get(row, "best_test_accuracy")),
-            pct(get(row, "best_gap")),
-            num(get(row, "best_epochs")),
-            num(get(row, "best_seconds"), 4),
-            " / ".join(pct(get(row, f"expected_best_val_{n}")) or "-" for n in EXPECTED_BEST_AT),
-            str(row["settings"]),
-        ]
-        for _, row in searched.iterrows()
-    ]
-    header = [
-        "study",
-        "trials complete/pruned/failed",
-        "epochs spent",
-        "best trial",
-        "its val acc. %",
-        "its test acc. %",
-        "its gap (points)",
-        "its epochs",
-        "its seconds",
-        "expected best val. % of " + "/".join(map(str, EXPECTED_BEST_AT)) + " random trials",
-        "best settings",
-    ]
-    return markdown_table(header, rows)
-
-
 TEST_INTERVAL = ("test_mean", "test_ci_low", "test_ci_high")
 PRINTED = ("study", "train_images", "trials_complete", "best_val_accuracy", "best_test_accuracy")
 PRINTED_IN_PERCENT = ("best_val_accuracy", "best_test_accuracy", *TEST_INTERVAL)
@@ -216,6 +203,8 @@ def print_table(comparison: Comparison) -> None:
         "\naccuracies in %, differences in points; p_holm: Welch, Holm-corrected over the "
         f"{family} rows tested; a/{family}: at the level of Holm's first step"
     )
+    if not all(resampled(row) for _, row in tested.iterrows()):
+        print(WITHHELD_NOTE)
 
 
 def _studies_view(table: pd.DataFrame) -> pd.DataFrame:
@@ -228,6 +217,11 @@ def _studies_view(table: pd.DataFrame) -> pd.DataFrame:
 def _differences_view(tested: pd.DataFrame, family: int) -> pd.DataFrame:
     """Each tested row's views of its difference from its baseline, in points."""
     rows = [row for _, row in tested.iterrows()]
+    shown = [resampled(row) for row in rows]
+
+    def unless_few(values: list[str]) -> list[str]:
+        return [value if ok else WITHHELD for value, ok in zip(values, shown, strict=True)]
+
     return pd.DataFrame(
         {
             "study": tested["study"],
@@ -237,9 +231,12 @@ def _differences_view(tested: pd.DataFrame, family: int) -> pd.DataFrame:
             "p_holm": tested["p_holm"].map(lambda v: f"{v:.3g}"),
             f"detectable (a/{family})": tested["mdd"].map(pct),
             "paired 95%": [pair(r, "paired_ci") for r in rows],
-            "bootstrap 95%": [pair(r, "boot_ci") for r in rows],
-            "P(improve)": tested["p_improvement"].map(lambda v: f"{100 * v:.0f}%"),
-            "seeds+images 95%": [pair(r, "diff_nested") for r in rows],
+            "bootstrap 95%": unless_few([pair(r, "boot_ci") for r in rows]),
+            "P(improve)": unless_few([f"{100 * r['p_improvement']:.0f}%" for r in rows]),
+            "seeds+images 95%": [
+                pair(r, "diff_nested") if ok or not pair(r, "diff_nested") else WITHHELD
+                for r, ok in zip(rows, shown, strict=True)
+            ],
             "p TOST (Holm)": tested["p_tost_holm"].map(lambda v: f"{v:.3g}"),
             f"equiv. within (a/{family})": tested["equivalence_reach"].map(pct),
         }
