@@ -39,10 +39,11 @@ def hyperparameters(cfg: Config) -> kt.HyperParameters:
     hp = kt.HyperParameters()
     searched = searched_paths(cfg)
     for spec in ordered_specs(cfg.technique.search_space):
-        path = None if spec.when is None else condition(spec.when)[0]
-        if spec.when is None or path is None:
+        if spec.when is None:
             _declare(hp, spec)
-        elif path in searched:  # active only where the searched key has the value
+            continue
+        path = condition(spec.when)[0]
+        if path in searched:  # active only where the searched key has the value
             with hp.conditional_scope(path, condition_values(spec.when)):
                 _declare(hp, spec)
         elif condition_met(spec.when, OmegaConf.select(cfg, path)):  # type: ignore[arg-type]  # fixed: in or out for good
