@@ -96,8 +96,11 @@ def report(csv: Path, out: Path) -> list[str]:
         medians = {arm: table[table["arm"] == arm] for arm in ARMS}
         ratio = statistics.median(wide["new"]) / statistics.median(wide["old"])
         accuracy = {arm: rows["best_val_accuracy"].median() for arm, rows in medians.items()}
-        passed = (
-            ratio <= TARGET and accuracy["new"] >= accuracy["old"] - MARGIN and len(wide) == PAIRS
+        meets = ratio <= TARGET and accuracy["new"] >= accuracy["old"] - MARGIN
+        verdict = (
+            ("met" if meets else "not met")
+            if len(wide) == PAIRS
+            else f"not decided yet ({len(wide)} of {PAIRS} pairs)"
         )
         lines += [
             "",
@@ -105,7 +108,7 @@ def report(csv: Path, out: Path) -> list[str]:
             f"{ratio:.2f} (pairs: {', '.join(f'{r:.2f}' for r in wide['new'] / wide['old'])}); "
             f"median best validation accuracy old {100 * accuracy['old']:.2f}%, new "
             f"{100 * accuracy['new']:.2f}%. Target (ratio at most {TARGET}, accuracy no more "
-            f"than 0.10 points lower, all {PAIRS} pairs): {'met' if passed else 'not met'}.",
+            f"than 0.10 points lower, all {PAIRS} pairs): {verdict}.",
         ]
     lines += ["", "Every run: [sweep_speed.csv](sweep_speed.csv)."]
     out.write_text("\n".join(lines) + "\n")
