@@ -66,6 +66,17 @@ class TrainConfig:
     schedule_epochs: int | None = None
 
 
+# The train settings each learning-rate schedule reads (the others do not change its training).
+SCHEDULE_READS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "cosine": ("warmup_epochs", "final_lr_fraction", "schedule_epochs"),
+    "one_cycle": ("one_cycle_rise", "final_lr_fraction", "schedule_epochs"),
+    "exponential": ("decay_rate",),
+    "plateau": ("plateau_factor", "plateau_patience", "final_lr_fraction"),
+}
+SCHEDULE_SETTINGS = tuple(sorted({name for reads in SCHEDULE_READS.values() for name in reads}))
+
+
 @dataclass
 class SweepConfig:
     n_trials: int = 20  # the study's total of finished (complete or pruned) trials

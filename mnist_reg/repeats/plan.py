@@ -9,10 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnist_reg.config.params import flat_params
-from mnist_reg.config.schema import Config
+from mnist_reg.config.schema import SCHEDULE_READS, SCHEDULE_SETTINGS, Config
 from mnist_reg.errors import ConfigError
 from mnist_reg.search.dispatch import stored_study
 from mnist_reg.search.settings import study_name
+
+# Settings added after repeats began storing keys, with the value every run before them
+# trained with: at that value a setting is left out of the key, so a key stored before it
+# existed still finds its runs (and a study resumed across the change trains nothing twice).
+ADDED_LATER: dict[str, Any] = {
+    "train.precision": "float32",
+    "train.lr_schedule": "constant",
+    "technique.weight_decay.coefficient": 0.0,
+    "technique.label_smoothing.amount": 0.0,
+}
 
 
 @dataclass
@@ -48,8 +58,12 @@ def repeat_key(cfg: Config) -> str:
     params = flat_params(cfg)
     params.pop("train.seed")
     params.pop("train.progress_bar")
-    if params.get("train.precision") == "float32":  # keys made before it existed still hold
-        params.pop("train.precision")
+    unread = set(SCHEDULE_SETTINGS) - set(SCHEDULE_READS[cfg.train.lr_schedule])
+    for name in unread:  # what the schedule does not read does not tell runs apart
+        params.pop(f"train.{name}", None)
+    for name, before in ADDED_LATER.items():
+        if name in params and params[name] == before:
+            params.pop(name)
     if cfg.repeat.vary_split:  # each seed draws its own split: the runs differ only by seed
         params.pop("data.split_seed")
         params["repeat.vary_split"] = True

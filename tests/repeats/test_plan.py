@@ -38,3 +38,24 @@ def test_the_seed_does_not_change_the_key(compose_cfg: Compose) -> None:
     assert repeat_key(compose_cfg(*overrides, "train.seed=7")) == repeat_key(
         compose_cfg(*overrides)
     )
+
+
+def test_a_constant_rate_key_is_the_key_stored_before_schedules_existed(
+    compose_cfg: Compose,
+) -> None:
+    """Schedules, weight decay and label smoothing came after these keys were stored: at the
+    values every earlier run trained with, they leave the key as it was."""
+    overrides, stored_key = BEFORE_PRECISION
+    assert repeat_key(compose_cfg(*overrides, "train.schedule_epochs=27")) == stored_key
+    assert repeat_key(compose_cfg(*overrides, "train.warmup_epochs=2")) == stored_key
+
+
+def test_a_schedule_and_what_it_reads_change_the_key(compose_cfg: Compose) -> None:
+    overrides, stored_key = BEFORE_PRECISION
+    cosine_overrides = [*overrides, "train.lr_schedule=cosine"]
+    cosine = repeat_key(compose_cfg(*cosine_overrides))
+    warmed = repeat_key(compose_cfg(*cosine_overrides, "train.warmup_epochs=2"))
+    ignored = repeat_key(compose_cfg(*cosine_overrides, "train.decay_rate=0.5"))  # unread
+    smoothed = repeat_key(compose_cfg(*overrides, "technique.label_smoothing.amount=0.1"))
+    assert len({stored_key, cosine, warmed, smoothed}) == 4
+    assert ignored == cosine
