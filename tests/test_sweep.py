@@ -253,7 +253,7 @@ def test_diverged_trial_fails_with_its_reason_and_logs_no_model(
 
     from mnist_reg.training import fit as training
 
-    def compile_to_nan(model: keras.Model, train_cfg: Any) -> None:
+    def compile_to_nan(model: keras.Model, *args: Any, **kwargs: Any) -> None:
         model.compile(
             optimizer="adam",
             loss=lambda y, p: keras.ops.mean(p) * float("nan"),

@@ -67,7 +67,7 @@ def test_the_study_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert registered["chosen_among"] == [2000, 2001, 2002, 2003]
     assert registered["val_accuracy"] == best["val_accuracy"].max()
     report = (folder / "report.md").read_text()
-    assert "First training length at which each technique beats" in report
+    assert "Each technique against the baseline (Holm-corrected over every row)" in report
     assert "| 2 | dropout | 2 |" in report
     best_section = report.split("## The best model")[1]
     assert f"{means.idxmax()} (" in best_section and "train.learning_rate=" in best_section

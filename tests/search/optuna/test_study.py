@@ -47,7 +47,7 @@ def test_optunas_own_view_of_a_study_stays_readable(compose_cfg: Compose, tmp_pa
         sweep(compose_cfg(f"+technique={technique}", *tiny_overrides(tmp_path)))
     storage = f"sqlite:///{tmp_path}/mlruns/optuna.db"
     shown = subprocess.run(
-        [sys.executable, "-m", "optuna", "studies", "--storage", storage],
+        [str(Path(sys.executable).parent / "optuna"), "studies", "--storage", storage],
         capture_output=True,
         text=True,
         check=True,
