@@ -161,10 +161,21 @@ def native_stderr(dropped: list[re.Pattern[str]]) -> Iterator[list[str]]:
                     print(line, file=sys.stderr)
 
 
+class _NotRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning: each trial or seed a
+    process trains builds a new model, whose functions are traced anew by design."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def import_tensorflow() -> None:
     """Import TensorFlow without its start-up chatter (docs/faults.md says what is left)."""
     with native_stderr([NATIVE_CHATTER]):
         import tensorflow  # noqa: F401
+    held_back = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NotRetracing) for f in held_back.filters):
+        held_back.addFilter(_NotRetracing())
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -124,3 +125,18 @@ def test_a_failed_cuda_probe_is_dropped_only_where_asked(
     with malloc.native_stderr([malloc.NATIVE_CHATTER]):
         os.write(2, (probe + "\n").encode())
     assert capfd.readouterr().err.splitlines() == [probe]
+
+
+def test_tensorflows_retracing_warning_is_held_back_and_its_other_warnings_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    malloc.import_tensorflow()
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning(
+            "5 out of the last 13 calls to <function f at 0x1> triggered tf.function retracing."
+        )
+        logger.warning("a warning TensorFlow means")
+    assert [r.getMessage() for r in caplog.records] == ["a warning TensorFlow means"]
+    malloc.import_tensorflow()  # a second import adds no second filter
+    assert sum(isinstance(f, malloc._NotRetracing) for f in logger.filters) == 1

@@ -3,6 +3,7 @@ real-MNIST slices, each through its command line as a user runs it."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,12 +70,18 @@ NOISE = (
     "Created version",
     "Downloading artifacts",
     "Creating initial MLflow database tables",
+    "already exists. Creating a new version",
+    "triggered tf.function retracing",
 )
 
 
-def test_the_screen_holds_what_the_commands_say_not_library_noise(store: Path) -> None:
-    compared = cli("compare", "compare.output_dir=quiet", cwd=store)
-    predicted = cli("predict", "index=7", cwd=store)
+def test_the_screen_holds_what_the_commands_say_not_library_noise(
+    store: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "store"  # compare logs a run: the other tests count the store's runs
+    shutil.copytree(store, copy)
+    compared = cli("compare", "compare.output_dir=quiet", cwd=copy)
+    predicted = cli("predict", "index=7", cwd=copy)
     screen = (store / "screens.txt").read_text() + ok(compared) + compared.stderr
     screen += ok(predicted) + predicted.stderr
     assert "Study mnist-dropout" in screen and "test image 7 (label 9)" in screen

@@ -43,7 +43,7 @@ def _val_accuracy(version: ModelVersion) -> float:
 
 
 # What mlflow.register_model prints to stderr on success; anything else it prints passes.
-REGISTRY_CHATTER = ("Successfully registered model", "Created version")
+REGISTRY_CHATTER = ("Successfully registered model", "Created version", "Registered model '")
 
 
 @contextlib.contextmanager

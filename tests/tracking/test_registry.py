@@ -16,6 +16,10 @@ def test_mlflows_success_lines_are_dropped_and_the_rest_kept(
     with registry._without_registry_chatter():
         print("Successfully registered model 'mnist-cnn'.", file=sys.stderr)
         print("Created version '1' of model 'mnist-cnn'.", file=sys.stderr)
+        print(
+            "Registered model 'mnist-cnn' already exists. Creating a new version of this model...",
+            file=sys.stderr,
+        )
         print("a warning MLflow printed", file=sys.stderr)
         print("the command's own output")
     shown = capsys.readouterr()
