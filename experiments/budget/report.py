@@ -51,6 +51,29 @@ class Design:
     name: str = "budget"
     title: str = "Where regularization pays: the training-budget study"
     margin: float = 0.10  # points: compare.equivalence_margin for every row
+    # the seeds an arm the design decides at; a row with fewer (or against a baseline with
+    # fewer) is shown with its statistics, its verdict marked interim. None: no such plan
+    planned_seeds: int | None = None
+    made_by: str = "python experiments/budget/report.py"  # the report alone
+    resumed_by: str = "python experiments/budget/run.py"  # trains what is missing
+
+
+def interim(table: pd.DataFrame, planned_seeds: int | None) -> pd.DataFrame:
+    """``table`` with the verdict of each row short of the planned seeds (or compared with
+    a baseline that is) marked as no decision: a look before the planned sample is not a
+    test the design made, so its verdicts decide nothing (first_better ignores them too)."""
+    if planned_seeds is None:
+        return table
+    marked = table.copy()
+    baseline = marked[marked["technique"] == "baseline"].set_index("train_epochs")["repeats"]
+    for index, row in marked[marked["technique"] != "baseline"].iterrows():
+        fewest = min(int(row["repeats"]), int(baseline.get(row["train_epochs"], row["repeats"])))
+        if fewest < planned_seeds:
+            marked.at[index, "verdict"] = (
+                f"interim, {fewest} of {planned_seeds} seeds (not a decision; so far: "
+                f"{row['verdict']})"
+            )
+    return marked
 
 
 def best_alias(name: str) -> str:
@@ -279,7 +302,7 @@ def write_report(
     frame, correct = seed_files.read(folder / seed_files.SEEDS_CSV)
     choice = BaselineChoice(same_epochs=True, margin=design.margin / 100)
     comparison = compare_seeds(frame, correct, choice)
-    table = comparison.table
+    table = interim(comparison.table, design.planned_seeds)
     tuning = pd.read_csv(folder / "tuning.csv").set_index("study")
     subprocess.run(
         [
@@ -317,17 +340,26 @@ def write_report(
     lines = [
         f"# {design.title}",
         "",
-        f"Made by `python experiments/{design.name}/report.py` from `seeds.csv` and "
-        "`tuning.csv` "
+        f"Made by `{design.made_by}` from `seeds.csv` and `tuning.csv` "
         f"({len(frame)} repeats): {len(table)} of the study's {planned} cells"
         + (
-            " (the study is still running; a re-run of run.py adds the rest)"
+            f" (the study is still running; `{design.resumed_by}` adds the rest)"
             if len(table) < planned
             else ""
         )
         + ". The statistics in full: [comparison/report.md]"
         "(comparison/report.md). How the study was designed: [README.md](README.md).",
         "",
+        *(
+            [
+                f"**Interim:** the design decides at {design.planned_seeds} seeds an arm. "
+                "Rows with fewer, here and in comparison/report.md, show their statistics "
+                "so far; their verdicts are not decisions.",
+                "",
+            ]
+            if table["verdict"].astype(str).str.startswith("interim").any()
+            else []
+        ),
         headline(table, first),
         "",
         *markdown_table(header, cell_rows(table, tuning)),

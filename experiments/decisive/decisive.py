@@ -25,6 +25,7 @@ Decided before any run (README.md gives the reasons and the power analysis):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -50,6 +51,9 @@ DESIGN = Design(
     "decisive",
     "A decisive answer: regularization against a properly trained baseline",
     margin=0.10,  # points: equivalence within +-0.10, fixed before any run
+    planned_seeds=len(SEEDS),  # a row decides at its 16 seeds, not before
+    made_by="python experiments/decisive/decisive.py --report",
+    resumed_by="python experiments/decisive/decisive.py",
 )
 
 
@@ -76,7 +80,7 @@ def plan(argv: list[str] | None = None) -> tuple[runner.Plan, bool]:
         best_seeds=BEST_SEEDS[: args.best_seeds],
         overrides=runner.merged(runner.DATA, args.overrides),
         round_robin=True,
-        design=DESIGN,
+        design=dataclasses.replace(DESIGN, planned_seeds=len(seeds)),
     )
     return study, args.report
 
@@ -84,7 +88,9 @@ def plan(argv: list[str] | None = None) -> tuple[runner.Plan, bool]:
 def main() -> None:
     study, report_only = plan()
     if report_only:
-        write_report(study.folder, None, len(study.techniques), len(study.best_seeds), DESIGN)
+        write_report(
+            study.folder, None, len(study.techniques), len(study.best_seeds), study.design
+        )
     else:
         runner.run_study(study)
 
