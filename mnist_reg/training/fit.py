@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_reg import process
+from mnist_reg.config.params import with_values
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
 from mnist_reg.training import precision, schedules
@@ -145,13 +146,25 @@ def _seeded_model(
     if cfg.train.deterministic:  # process-wide from here on; cannot be switched off again
         tf.config.experimental.enable_op_determinism()
     model = build_model(cfg.technique, policy)
-    compile_model(model, cfg, steps_per_epoch)
+    scheduled = _restarted_schedule(cfg, continues)
+    compile_model(model, scheduled, steps_per_epoch)
     if continues is not None:
         _load(model, continues)
     trainee = augmenting(model, cfg.technique.augmentation, cfg.train.seed)
     if trainee is not model:
-        compile_model(trainee, cfg, steps_per_epoch, optimizer=model.optimizer)
+        compile_model(trainee, scheduled, steps_per_epoch, optimizer=model.optimizer)
     return model, trainee
+
+
+def _restarted_schedule(cfg: Config, continues: Continuation | None) -> Config:
+    """A continuation under a fresh optimizer starts its schedule again at step 0, over the
+    epochs it has left, so that it ends where a schedule ends (a warm restart), not part-way
+    along one; a kept optimizer goes on along its parent's schedule (``cfg`` as it is)."""
+    if continues is None or continues.optimizer:
+        return cfg
+    spanned = cfg.train.schedule_epochs or cfg.train.epochs
+    left = max(1, spanned - continues.initial_epoch)
+    return with_values(cfg, {"train.schedule_epochs": left})
 
 
 def _load(model: keras.Model, continues: Continuation) -> None:
