@@ -61,8 +61,9 @@ def equivalence(
 
 
 def seeds_for_difference(sd: float, difference: float, alpha: float) -> int:
-    """Seeds an arm (equal arms) for a two-sided Welch-type t-test at ``alpha`` to find a
-    true ``difference`` with power stats.POWER, at spread ``sd`` (``TTestIndPower``)."""
+    """Seeds an arm (equal arms) for a two-sided t-test at ``alpha`` to find a true
+    ``difference`` with power stats.POWER, at spread ``sd``: ``TTestIndPower``, the pooled
+    (Student) test's power, which Welch's matches at equal arms and spreads."""
     if not (sd > 0 and difference > 0):
         return 2
     needed = TTestIndPower().solve_power(

@@ -61,6 +61,8 @@ def repeat_key(cfg: Config) -> str:
     unread = set(SCHEDULE_SETTINGS) - set(SCHEDULE_READS[cfg.train.lr_schedule])
     for name in unread:  # what the schedule does not read does not tell runs apart
         params.pop(f"train.{name}", None)
+    if "train.schedule_epochs" in params:  # null spans train.epochs: the same training
+        params["train.schedule_epochs"] = cfg.train.schedule_epochs or cfg.train.epochs
     for name, before in ADDED_LATER.items():
         if name in params and params[name] == before:
             params.pop(name)

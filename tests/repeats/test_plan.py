@@ -59,3 +59,5 @@ def test_a_schedule_and_what_it_reads_change_the_key(compose_cfg: Compose) -> No
     smoothed = repeat_key(compose_cfg(*overrides, "technique.label_smoothing.amount=0.1"))
     assert len({stored_key, cosine, warmed, smoothed}) == 4
     assert ignored == cosine
+    spelled_out = repeat_key(compose_cfg(*cosine_overrides, "train.schedule_epochs=2"))
+    assert spelled_out == cosine  # null spans train.epochs (2): the same training
