@@ -141,9 +141,11 @@ def test_pruned_trial_is_a_finished_run_tagged_pruned(
     overrides = ["+technique=l2", *tiny_overrides(tmp_path), "train.epochs=2"]
     with caplog.at_level(logging.INFO, logger="mnist_reg"):
         outcome = sweep(compose_cfg(*overrides))
-    ended = [m for m in caplog.messages if m.startswith("trial ") and " epochs (" in m]
+    ended = [m for m in caplog.messages if m.startswith("trial ") and " finished, " in m]
     assert ended[0].startswith("trial 0 COMPLETE: val_accuracy ")
+    assert ", 2 epochs (" in ended[0]
     assert ended[1].startswith("trial 1 PRUNED: last val_accuracy ")  # not its "best"
+    assert ", 1 epoch (" in ended[1]
     states = [t.state for t in load_study(tmp_path, "mnist-l2").trials]
     assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
     _, _, children = tracked_runs(tmp_path)

@@ -20,6 +20,11 @@ def format_duration(duration: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def epoch_count(count: int) -> str:
+    """``count`` epochs, in words: "1 epoch", "3 epochs"."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
 class SweepProgress:
     def __init__(
         self,
@@ -87,12 +92,12 @@ class SweepProgress:
         # A complete trial's value is its kept epoch's; a pruned trial's, its last epoch's.
         what = "last val_accuracy" if state == "PRUNED" else "val_accuracy"
         log.info(
-            "trial %d %s: %s %s, %d epochs (%d of %d finished, %s elapsed)",
+            "trial %d %s: %s %s, %s (%d of %d finished, %s elapsed)",
             number,
             state,
             what,
             shown,
-            self.trial_epoch,
+            epoch_count(self.trial_epoch),
             self.finished,
             self.total,
             format_duration(time.monotonic() - self.started),

@@ -16,6 +16,7 @@ from mnist_reg.search.trial import trial_config, trial_tags
 from mnist_reg.tracking import tags as T
 from mnist_reg.training.callbacks import EpochCounter
 from mnist_reg.training.fit import Continuation, TrainResult
+from mnist_reg.training.progress import epoch_count
 from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
 
 log = logging.getLogger("mnist_reg")
@@ -154,11 +155,11 @@ class TrackedTuner(kt.Tuner):
         finished = trial.status == "COMPLETED"
         self.progress.finished += int(finished)
         log.info(
-            "trial %d %s: val_accuracy %s, %d epochs (%d of %d finished)",
+            "trial %d %s: val_accuracy %s, %s (%d of %d finished)",
             int(trial.trial_id),
             STATES.get(trial.status, trial.status),
             f"{trial.score:.4f}" if trial.score is not None else "-",
-            self.state.trial(trial.trial_id).get("epochs_trained", 0),
+            epoch_count(int(self.state.trial(trial.trial_id).get("epochs_trained", 0))),
             self.progress.finished,
             self.progress.total,
         )
