@@ -28,7 +28,7 @@ from scipy import stats as scipy_stats
 from mnist_reg.analysis import seed_files, uncertainty
 from mnist_reg.analysis.cells import WITHHELD, WITHHELD_NOTE
 from mnist_reg.analysis.comparison import compare_seeds, short_value
-from mnist_reg.analysis.stats import t_interval
+from mnist_reg.analysis.stats import accuracy_interval
 from mnist_reg.analysis.tables import markdown_table
 from mnist_reg.analysis.uncertainty import MIN_RESAMPLING_SEEDS as MIN_SEEDS
 from mnist_reg.analysis.verdicts import BaselineChoice, study_correct
@@ -227,7 +227,7 @@ def best_model_lines(
             f"so far (the study is still running): test accuracies {accuracies}%. Its mean, "
             f"interval against {100 * TARGET:.1f}% and registration follow when all are in."
         ]
-    ci = t_interval(frame["test_accuracy"].tolist())
+    ci = accuracy_interval(frame["test_accuracy"].tolist())
     test = scipy_stats.ttest_1samp(frame["test_accuracy"], TARGET)
     values = json.loads(str(tuning.at[cell, "values"])) if cell in tuning.index else {}
     shown = ", ".join(

@@ -43,7 +43,7 @@ from report import REGISTERED, Design, best_alias, best_cell_name, write_report
 
 from mnist_reg.analysis import seed_files
 from mnist_reg.analysis.comparison import compare_runs
-from mnist_reg.analysis.stats import t_interval
+from mnist_reg.analysis.stats import accuracy_interval
 from mnist_reg.config.schema import CompareConfig
 from mnist_reg.tracking import queries, store
 from mnist_reg.tracking.registry import model_name, register_best, set_alias
@@ -258,7 +258,7 @@ def register_best_model(plan: Plan) -> None:
     run_id, val = str(chosen.run_id), float(chosen.val_accuracy)  # type: ignore[arg-type]
     version = register_best(client, run_id, "mnist", f"{plan.name}-best", val)
     assert version is not None
-    ci = t_interval(frame["test_accuracy"].tolist())
+    ci = accuracy_interval(frame["test_accuracy"].tolist())
     tags = {"seeds": len(frame), "seeds_test_mean": ci.mean, "seeds_test_ci_low": ci.low}
     for key, value in {**tags, "seeds_test_ci_high": ci.high}.items():
         client.set_model_version_tag(model_name("mnist"), version.version, key, str(value))

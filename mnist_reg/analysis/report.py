@@ -25,11 +25,12 @@ METHOD = f"""\
 - Selection is by validation accuracy (the kept weights' `kept_val_accuracy`); the test set
   is only reported, never used to choose a trial, a configuration or an epoch.
 - Seed repeats retrain one configuration with seeds the search did not use; their test
-  accuracy gives the mean and its 95% Student-t interval. "Varied" names the sources of
-  randomness the intervals cover: the seed (initialization, data order, augmentation draws),
-  the validation split where the repeats drew their own (`repeat.vary_split=true`), and the
-  test images where the repeats logged their test predictions (a bootstrap over test images
-  nested with the seeds, {uncertainty.RESAMPLES // 5} resamples).
+  accuracy gives the mean and its 95% Student-t interval (cut at 100%). "Varied" names the
+  sources of randomness the intervals cover: the seed (initialization, data order,
+  augmentation draws), the validation split where the repeats drew their own
+  (`repeat.vary_split=true`), and the test images where the repeats logged their test
+  predictions (a bootstrap over test images nested with the seeds,
+  {uncertainty.RESAMPLES // 5} resamples).
 - Each technique is tested against the baseline trained on the same data with Welch's
   two-sided t-test (unequal variances); p-values are Holm-corrected across all the rows
   tested here (the family). The effect is the difference in mean test accuracy, in points,

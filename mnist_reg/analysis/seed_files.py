@@ -74,7 +74,7 @@ def repeat_summary(seeds: pd.DataFrame) -> dict[str, Any]:
     row: dict[str, Any] = {"repeats": len(test)}
     if not test:
         return row
-    ci = stats.t_interval(test)
+    ci = stats.accuracy_interval(test)
     return row | {
         "seeds": " ".join(str(s) for s in seeds["seed"]),
         "split_seeds": int(seeds["split_seed"].nunique()),

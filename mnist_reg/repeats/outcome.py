@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mnist_reg.analysis.stats import t_interval
+from mnist_reg.analysis.stats import accuracy_interval
 from mnist_reg.repeats.plan import RepeatPlan
 
 
@@ -27,7 +27,7 @@ def print_outcome(outcome: RepeatOutcome) -> None:
         print("No repeat finished.")
         return
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    ci = t_interval(table["test_accuracy"].tolist())
+    ci = accuracy_interval(table["test_accuracy"].tolist())
     print(
         f"\ntest_accuracy over {len(table)} seeds: mean {ci.mean:.4f}, "
         f"95% t interval [{ci.low:.4f}, {ci.high:.4f}]"

@@ -21,6 +21,16 @@ def test_t_interval_is_the_student_interval() -> None:
     assert (ci.low, ci.high) == pytest.approx((np.mean(A) - half, np.mean(A) + half))
 
 
+def test_an_accuracys_interval_stops_at_100_percent() -> None:
+    """Two seeds far apart: Student's interval runs past 1; an accuracy cannot, and cutting
+    the interval at the bounds leaves its coverage as it was."""
+    ci = stats.accuracy_interval([0.9075, 0.9996])
+    student = stats.t_interval([0.9075, 0.9996])
+    assert student.high > 1 and ci.high == 1.0
+    assert (ci.mean, ci.low) == (student.mean, student.low)
+    assert stats.accuracy_interval(A) == stats.t_interval(A)
+
+
 def test_one_value_has_no_interval() -> None:
     ci = stats.t_interval([0.99])
     assert ci.mean == 0.99 and math.isnan(ci.low) and math.isnan(ci.high)
