@@ -170,7 +170,7 @@ class _NotRetracing(logging.Filter):
 
 
 def import_tensorflow() -> None:
-    """Import TensorFlow without its start-up chatter (docs/faults.md says what is left)."""
+    """Import TensorFlow without its start-up chatter (docs/sweeps.md says what is left)."""
     with native_stderr([NATIVE_CHATTER]):
         import tensorflow  # noqa: F401
     held_back = logging.getLogger("tensorflow")
