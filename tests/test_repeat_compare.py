@@ -18,7 +18,13 @@ from scipy import stats as scipy_stats
 
 from tests.conftest import TINY
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
+# One process runs the module (nox -s e2e uses --dist loadgroup), so its store is made once
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("mnist_available"),
+    pytest.mark.xdist_group("repeat_compare_store"),
+]
 
 
 def cli(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

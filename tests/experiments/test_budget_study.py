@@ -1,104 +1,116 @@
-"""The training-budget study's runner end to end on tiny data: it tunes, repeats, picks and
-registers the best model, writes its report from the committed files, and a re-run trains
-nothing it already has."""
+"""The training-budget study's runner: the order it trains in, and that a re-run trains only
+what is missing. Its steps (a search, a seed, the registration, the report) are recorded
+here, not run; the same runner runs end to end on tiny data in the decisive study's e2e test
+(``tests/experiments/test_decisive_study.py``), which is its only other user."""
 
 from __future__ import annotations
 
-import json
-import subprocess
+import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
-import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
-
-TINY = ["data.train_size=300", "data.val_size=200", "data.test_size=200", "train.batch_size=64"]
+BUDGET = REPO / "experiments" / "budget"
 
 
-def study(tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "experiments/budget/run.py",
-        f"--folder={tmp_path / 'study'}",
-        f"--store={tmp_path / 'store'}",
-        "--techniques",
-        "baseline",
-        "dropout",
-        "--budgets",
-        "2",
-        "--seeds",
-        "2",
-        *TINY,
+@pytest.fixture(scope="module")
+def runner() -> Iterator[ModuleType]:
+    sys.path.insert(0, str(BUDGET))
+    try:
+        yield importlib.import_module("run")
+    finally:
+        sys.path.remove(str(BUDGET))
+
+
+class Recorder:
+    """The runner's steps, recorded in order; ``done`` holds the seeds a store already has."""
+
+    def __init__(self, done: dict[str, set[int]] | None = None) -> None:
+        self.steps: list[tuple[str | int, ...]] = []
+        self.done = done or {}
+
+    def install(self, runner: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+        def tune(plan: object, technique: str, epochs: int) -> dict[str, str]:
+            self.steps.append(("tune", technique, epochs))
+            return {"train.learning_rate": "0.001"}
+
+        def repeat(plan: object, cell: tuple[str, int, object], seed: int, *_: object) -> None:
+            self.steps.append(("seed", cell[0], cell[1], seed))
+
+        def done_seeds(folder: Path, name: str) -> set[int]:
+            return self.done.get(name, set())
+
+        monkeypatch.setattr(runner, "tune", tune)
+        monkeypatch.setattr(runner, "repeat", repeat)
+        monkeypatch.setattr(runner, "done_seeds", done_seeds)
+        monkeypatch.setattr(runner, "best_cell", lambda plan: ("dropout", 9, {}))
+        monkeypatch.setattr(runner, "register_best_model", lambda _: self.steps.append(("reg",)))
+        monkeypatch.setattr(runner, "write_report", lambda *_: self.steps.append(("report",)))
+
+
+def plan(runner: ModuleType, tmp_path: Path, *extra: str) -> object:
+    argv = ["--folder", str(tmp_path), "--store", str(tmp_path / "store")]
+    cells = ["--techniques", "baseline", "dropout", "--budgets", "3", "9"]
+    return runner.parse([*argv, *cells, *extra])
+
+
+def test_cells_train_one_after_another_and_the_longest_baseline_gets_the_headline_seeds(
+    runner: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    recorder.install(runner, monkeypatch)
+    runner.run_study(plan(runner, tmp_path, "--seeds", "2"))
+    assert recorder.steps == [
+        ("tune", "baseline", 3),  # the short cells first: a partial study is already useful
+        ("seed", "baseline", 3, 1000),
+        ("seed", "baseline", 3, 1001),
+        ("tune", "dropout", 3),
+        ("seed", "dropout", 3, 1000),
+        ("seed", "dropout", 3, 1001),
+        ("tune", "baseline", 9),
+        *(("seed", "baseline", 9, seed) for seed in (1000, 1001, 1002, 1003)),
+        ("tune", "dropout", 9),
+        ("seed", "dropout", 9, 1000),
+        ("seed", "dropout", 9, 1001),
+        *(("seed", "dropout", 9, seed) for seed in (2000, 2001, 2002, 2003)),  # the best cell
+        ("reg",),
+        ("report",),
     ]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
-def test_the_study_runs_resumes_and_reports(tmp_path: Path) -> None:
-    study(tmp_path)
-    folder = tmp_path / "study"
-    tuning = pd.read_csv(folder / "tuning.csv")
-    assert sorted(tuning["study"]) == ["budget-baseline-e2", "budget-dropout-e2"]
-    assert (tuning["epochs_spent"] <= 6).all()  # 3 x the cell's length
-    assert "train.learning_rate" in str(
-        tuning.set_index("study").at["budget-baseline-e2", "values"]
-    )
-    seeds = pd.read_csv(folder / "seeds.csv")
-    per_study = seeds.groupby("study")["seed"].apply(sorted).to_dict()
-    assert per_study == {
-        "budget-baseline-e2": [1000, 1001, 1002, 1003],  # the longest baseline: headline seeds
-        "budget-dropout-e2": [1000, 1001],
+def test_round_robin_trains_each_seed_for_every_cell_before_the_next_seed(
+    runner: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    recorder.install(runner, monkeypatch)
+    study = plan(runner, tmp_path, "--seeds", "2")
+    study.round_robin = True  # type: ignore[attr-defined]
+    runner.run_study(study)
+    seeds = [step[1:] for step in recorder.steps if step[0] == "seed" and step[3] in range(2000)]
+    first = [("baseline", 3, 1000), ("dropout", 3, 1000), ("baseline", 9, 1000)]
+    assert seeds[:4] == [*first, ("dropout", 9, 1000)]
+    assert seeds[-2:] == [("baseline", 9, 1002), ("baseline", 9, 1003)]  # the headline's extra
+    assert [step[0] for step in recorder.steps[:4]] == ["tune"] * 4
+
+
+def test_a_rerun_trains_only_the_seeds_its_files_lack(
+    runner: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = {
+        "budget-baseline-e3": {1000, 1001},
+        "budget-dropout-e3": {1000},
+        "budget-baseline-e9": {1000, 1001, 1002, 1003},
+        "budget-dropout-e9": {1000, 1001},
+        "budget-best": {2000, 2001, 2003},
     }
-    assert (seeds["split_seed"] == seeds["seed"]).all()  # each seed drew its own split
-    assert (seeds["train_epochs"] == 2).all()
-    best = pd.read_csv(folder / "best" / "seeds.csv")
-    assert list(best["seed"]) == [2000, 2001, 2002, 2003]
-    shared = seeds[seeds["seed"].isin([1000, 1001])]  # like for like: the seeds both cells have
-    means = shared.groupby("study")["val_accuracy"].mean()
-    assert best["study"].unique().tolist() == ["budget-best"]
-    assert best["technique"].iloc[0] == str(means.idxmax()).split("-")[1]
-    registered = json.loads((folder / "best" / "registered.json").read_text())
-    assert registered["chosen_among"] == [2000, 2001, 2002, 2003]
-    assert registered["val_accuracy"] == best["val_accuracy"].max()
-    report = (folder / "report.md").read_text()
-    assert "Each technique against the baseline (Holm-corrected over every row)" in report
-    assert "| 2 | dropout | 2 |" in report
-    best_section = report.split("## The best model")[1]
-    assert f"{means.idxmax()} (" in best_section and "train.learning_rate=" in best_section
-    assert f"`models:/mnist-cnn@budget-study-best` (version {registered['version']})" in report
-    assert (folder / "budget.png").exists() and (folder / "comparison" / "report.md").exists()
-    client = MlflowClient(f"sqlite:///{tmp_path / 'store'}/mlflow.db")
-    version = client.get_model_version_by_alias("mnist-cnn", "budget-study-best")
-    assert version.tags["seeds"] == "4"
-    experiment = client.get_experiment_by_name("budget")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id])
-    trained = [r for r in runs if r.data.tags.get("run_type") in ("sweep", "trial", "repeat")]
-    # the report's comparison, one row per cell, is where MLflow users look
-    (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
-    rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
-    table = pd.read_csv(folder / "comparison" / "comparison.csv").set_index("study")
-    assert set(rows) == set(table.index) == {"budget-baseline-e2", "budget-dropout-e2"}
-    for name, row in rows.items():
-        assert row.data.tags["mlflow.parentRunId"] == comparison.info.run_id
-        assert row.data.metrics["test_mean"] == pytest.approx(
-            100 * table["test_mean"].astype(float).to_dict()[name], abs=1e-4
-        )
-
-    # a re-run whose last step never finished registers without training or querying first
-    client.delete_registered_model("mnist-cnn")
-    (folder / "best" / "registered.json").unlink()
-    again = study(tmp_path)
-    assert client.get_model_version_by_alias("mnist-cnn", "budget-study-best").tags["seeds"] == "4"
-    assert (folder / "best" / "registered.json").exists()
-    assert "+ -m mnist_reg." not in again.stdout  # no search, no repeat: all were recorded
-    runs = client.search_runs([experiment.experiment_id])
-    assert sum(r.data.tags.get("run_type") in ("sweep", "trial", "repeat") for r in runs) == len(
-        trained
-    )
+    recorder = Recorder(done)
+    recorder.install(runner, monkeypatch)
+    runner.run_study(plan(runner, tmp_path, "--seeds", "2"))
+    trained = [step[1:] for step in recorder.steps if step[0] == "seed"]
+    assert trained == [("dropout", 3, 1001), ("dropout", 9, 2002)]
+    assert recorder.steps[-2:] == [("reg",), ("report",)]  # both run again: they are cheap

@@ -1,7 +1,8 @@
 """The decisive study: each arm's space composes and validates (every arm, the baseline
-included, searches the learning rate and its schedule), and its runner end to end on tiny
-data trains seeds round-robin, reports a decision per row, registers its best model, and
-a re-run trains nothing it already has."""
+included, searches the learning rate and its schedule), and its runner (the budget study's,
+shared) end to end on tiny data trains seeds round-robin, reports a decision per row, logs
+the comparison to MLflow, registers its best model, and a re-run trains nothing it already
+has."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_combined_holds_every_regularizer_and_the_mild_augmentation(compose_cfg:
     assert not any(path.startswith("technique.early_stopping") for path in paths)
 
 
+TRAINED = ("sweep", "trial", "repeat")  # run types that trained
 TINY = ["data.train_size=300", "data.val_size=200", "data.test_size=200", "train.batch_size=64"]
 
 
@@ -95,9 +97,37 @@ def test_the_study_runs_round_robin_decides_each_row_and_resumes(tmp_path: Path)
     assert (folder / "decisive.png").exists()
     registered = json.loads((folder / "best" / "registered.json").read_text())
     assert registered["model"] == "models:/mnist-cnn@decisive-study-best"
+    best = pd.read_csv(folder / "best" / "seeds.csv")
+    assert list(best["seed"]) == registered["chosen_among"] == [2000, 2001]
+    assert registered["val_accuracy"] == best["val_accuracy"].max()
+    means = seeds.groupby("study")["val_accuracy"].mean()  # the best arm: by validation
+    assert best["technique"].unique().tolist() == [str(means.idxmax()).split("-")[1]]
     client = MlflowClient(f"sqlite:///{tmp_path / 'store'}/mlflow.db")
     assert (
         client.get_model_version_by_alias("mnist-cnn", "decisive-study-best").tags["seeds"] == "2"
     )
+    experiment = client.get_experiment_by_name("decisive")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    trained = sum(r.data.tags.get("run_type") in TRAINED for r in runs)
+    # the report's comparison, one nested run per row, is where MLflow users look
+    (comparison,) = [r for r in runs if r.data.tags.get("run_type") == "comparison"]
+    rows = {r.info.run_name: r for r in runs if r.data.tags.get("run_type") == "compared_study"}
+    assert set(rows) == set(table.index)
+    for name, run in rows.items():
+        assert run.data.tags["mlflow.parentRunId"] == comparison.info.run_id
+        assert run.data.metrics["test_mean"] == pytest.approx(
+            100 * float(str(table.at[name, "test_mean"])), abs=1e-4
+        )
+
+    # a re-run whose last step never finished registers without training anything again
+    client.delete_registered_model("mnist-cnn")
+    (folder / "best" / "registered.json").unlink()
     again = study(tmp_path)
     assert "+ -m mnist_reg." not in again.stdout  # every search and seed was recorded
+    assert (
+        client.get_model_version_by_alias("mnist-cnn", "decisive-study-best").tags["seeds"] == "2"
+    )
+    assert (folder / "best" / "registered.json").exists()
+    again_runs = client.search_runs([experiment.experiment_id])
+    assert sum(r.data.tags.get("run_type") in TRAINED for r in again_runs) == trained
