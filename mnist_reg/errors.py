@@ -18,3 +18,9 @@ class WorkerBusyError(UserError):
 
 class NothingToRepeatError(UserError):
     """``repeat`` found no study or trial to repeat, or would reuse a tuning seed."""
+
+
+class Preempted(BaseException):
+    """Training stopped between two epochs, as asked (a scheduler's preemption signal, or an
+    interrupt once an epoch checkpoint exists); the trial resumes from its checkpoint when
+    the command runs again. Not an ``Exception``: the trial has not failed."""

@@ -1,7 +1,7 @@
 """One training run: the same ``train()`` serves a single run, every sweep trial and repeats.
 
 Selection signals (validation accuracy, early stopping) come from the validation split only;
-the test set is touched once, after training, by :func:`evaluate_on_test`.
+the test set is touched once, after training (:mod:`.evaluation`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -20,8 +21,9 @@ from mnist_reg import process
 from mnist_reg.config.params import with_values
 from mnist_reg.config.schema import Config
 from mnist_reg.data.splits import Splits
-from mnist_reg.training import precision, schedules
+from mnist_reg.training import precision, resume, schedules
 from mnist_reg.training.augmentation import augmenting, training_dataset
+from mnist_reg.training.evaluation import clean_accuracy
 from mnist_reg.training.model import NUM_CLASSES, build_model, compile_model
 
 
@@ -69,14 +71,6 @@ class TrainResult:
         return self.clean_train_accuracy - self.kept_val_accuracy
 
 
-@dataclass
-class TestResult:
-    test_loss: float
-    test_accuracy: float
-    probabilities: np.ndarray  # (n, 10)
-    confusion: np.ndarray  # (10, 10), rows: true class, columns: predicted
-
-
 def progress_bar_verbosity(setting: str) -> int:
     if setting == "on" or (setting == "auto" and sys.stdout.isatty()):
         return 1
@@ -88,45 +82,92 @@ def train(
     splits: Splits,
     callbacks: list[keras.callbacks.Callback] | None = None,
     continues: Continuation | None = None,
+    checkpoints: Path | None = None,
 ) -> TrainResult:
     """Build, compile and fit the CNN for ``cfg``; the seed makes the run repeatable.
 
     ``continues`` an earlier run up to ``train.epochs`` epochs in all; the history then
-    holds only the epochs trained here.
+    holds only the epochs trained here. With ``checkpoints``, a checkpoint is written there
+    at each epoch's end, and a run that finds one there resumes from it as if it had never
+    stopped (its history, epochs and seconds are those of the whole run).
     """
+    resumed = resume.load(checkpoints) if checkpoints is not None else None
     policy = precision.resolve(cfg.train.precision)
     steps = schedules.steps_per_epoch(len(splits.y_train), cfg.train.batch_size)
     model, trainee = _seeded_model(cfg, policy, continues, steps)
-    initial_epoch = continues.initial_epoch if continues is not None else 0
+    if resumed is not None:
+        resume.restore_variables(trainee, resumed)
+    first_epoch = continues.initial_epoch if continues is not None else 0
     early_stop = _early_stopping(cfg)
-    # A diverged run (NaN loss) stops at once instead of training on garbage; the plateau
-    # schedule acts after the caller's callbacks have logged the epoch's rate.
-    all_callbacks = [
+    all_callbacks = _callbacks(cfg, early_stop, callbacks or [])
+    if checkpoints is not None:
+        counted = [c for c in all_callbacks if _has_counters(c)]
+        all_callbacks.append(resume.EpochCheckpoint(checkpoints, first_epoch, counted, resumed))
+    labels = _labels(cfg, splits.y_train), _labels(cfg, splits.y_val)
+    seed = _shuffle_seed(cfg, resumed)
+    dataset = training_dataset(splits.x_train, labels[0], cfg.train.batch_size, seed)
+    start_epoch, end_epoch = _epochs(cfg, first_epoch, resumed)
+    start = time.perf_counter()
+    with resume.preempted_once_checkpointed(checkpoints):
+        history = trainee.fit(
+            dataset,
+            validation_data=(splits.x_val, labels[1]),
+            validation_batch_size=1024,
+            epochs=end_epoch,
+            initial_epoch=start_epoch,
+            shuffle=False,  # the dataset reshuffles itself each epoch
+            callbacks=all_callbacks,
+            verbose=progress_bar_verbosity(cfg.train.progress_bar),
+        )
+    seconds = time.perf_counter() - start + (resumed.train_seconds if resumed else 0.0)
+    curves = _curves(history.history, resumed)
+    epochs = len(curves["loss"])
+    kept = _kept_epoch(cfg, early_stop, epochs, first_epoch)
+    clean = clean_accuracy(model, splits)
+    return TrainResult(model, curves, epochs, seconds, kept, clean, first_epoch, policy)
+
+
+def _callbacks(
+    cfg: Config,
+    early_stop: keras.callbacks.EarlyStopping | None,
+    callbacks: list[keras.callbacks.Callback],
+) -> list[keras.callbacks.Callback]:
+    """A diverged run (NaN loss) stops at once instead of training on garbage; the plateau
+    schedule acts after the caller's callbacks have logged the epoch's rate."""
+    every = [
         keras.callbacks.TerminateOnNaN(),
-        *(callbacks or []),
+        *callbacks,
         *schedules.schedule_callbacks(cfg.train),
     ]
-    if early_stop is not None:
-        all_callbacks.insert(0, early_stop)
-    labels = _labels(cfg, splits.y_train), _labels(cfg, splits.y_val)
-    dataset = training_dataset(splits.x_train, labels[0], cfg.train.batch_size, cfg.train.seed)
-    start = time.perf_counter()
-    history = trainee.fit(
-        dataset,
-        validation_data=(splits.x_val, labels[1]),
-        validation_batch_size=1024,
-        epochs=cfg.train.epochs,
-        initial_epoch=initial_epoch,
-        shuffle=False,  # the dataset reshuffles itself each epoch
-        callbacks=all_callbacks,
-        verbose=progress_bar_verbosity(cfg.train.progress_bar),
-    )
-    seconds = time.perf_counter() - start
-    curves = {k: [float(v) for v in values] for k, values in history.history.items()}
-    epochs = len(curves["loss"])
-    kept = _kept_epoch(cfg, early_stop, epochs, initial_epoch)
-    clean = clean_accuracy(model, splits)
-    return TrainResult(model, curves, epochs, seconds, kept, clean, initial_epoch, policy)
+    return [early_stop, *every] if early_stop is not None else every
+
+
+def _has_counters(callback: keras.callbacks.Callback) -> bool:
+    return isinstance(callback, (resume.Stateful, *resume.KERAS_COUNTERS))
+
+
+def _epochs(cfg: Config, first_epoch: int, resumed: resume.Resume | None) -> tuple[int, int]:
+    """The epochs ``fit`` trains, from and to: a resumed run starts after its checkpoint's
+    epoch (and trains none more if training had stopped there)."""
+    if resumed is None:
+        return first_epoch, cfg.train.epochs
+    return resumed.epoch, resumed.epoch if resumed.stopped else cfg.train.epochs
+
+
+def _shuffle_seed(cfg: Config, resumed: resume.Resume | None) -> int:
+    """The seed of the training images' order. A resumed run's epochs draw theirs from the
+    epoch it resumed at: repeatable, though not the order the stopped run would have drawn
+    (Keras's own iterators advance the shuffle; docs/sweeps.md, "Interrupting and resuming")."""
+    return cfg.train.seed if resumed is None else cfg.train.seed + 7919 * resumed.epoch
+
+
+def _curves(
+    history: dict[str, list[float]], resumed: resume.Resume | None
+) -> dict[str, list[float]]:
+    """The run's curves; a resumed run's begin with those its checkpoint holds."""
+    earlier = resumed.history if resumed is not None else {}
+    keys = [*earlier, *(k for k in history if k not in earlier)]
+    return {k: [*earlier.get(k, []), *(float(v) for v in history.get(k, []))] for k in keys}
 
 
 def _labels(cfg: Config, classes: np.ndarray) -> np.ndarray:
@@ -204,26 +245,3 @@ def _kept_epoch(
         # across runs, the history from initial_epoch.
         return int(early_stop.best_epoch) - initial_epoch
     return epochs - 1
-
-
-def clean_accuracy(model: keras.Model, splits: Splits, max_images: int = 5000) -> float:
-    """Accuracy on (an evenly spaced sample of) the training images, in inference mode."""
-    stride = max(1, len(splits.y_train) // max_images)
-    x, y = splits.x_train[::stride], splits.y_train[::stride]
-    predicted = model.predict(x, batch_size=1024, verbose=0).argmax(axis=1)
-    return float((predicted == y).mean())
-
-
-def evaluate_on_test(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray) -> TestResult:
-    """Loss, accuracy and confusion matrix from one prediction pass over the test set."""
-    probabilities = model.predict(x_test, batch_size=1024, verbose=0)
-    picked = np.clip(probabilities[np.arange(len(y_test)), y_test], 1e-7, 1.0)
-    predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (y_test, predicted), 1)
-    return TestResult(
-        test_loss=float(-np.log(picked).mean()),
-        test_accuracy=float((predicted == y_test).mean()),
-        probabilities=probabilities,
-        confusion=confusion,
-    )

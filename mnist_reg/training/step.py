@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -22,13 +23,8 @@ from mnist_reg.tracking.runs import Tracker
 from mnist_reg.tracking.tags import PRECISION
 from mnist_reg.training import figures
 from mnist_reg.training.callbacks import EpochMetricsLogger, EpochProgress
-from mnist_reg.training.fit import (
-    Continuation,
-    TestResult,
-    TrainResult,
-    evaluate_on_test,
-    train,
-)
+from mnist_reg.training.evaluation import TestResult, evaluate_on_test
+from mnist_reg.training.fit import Continuation, TrainResult, train
 from mnist_reg.training.model import model_summary
 from mnist_reg.training.progress import SweepProgress
 from mnist_reg.training.session import fresh_session
@@ -79,6 +75,7 @@ class TrialSetup:
     hooks: Hooks = Hooks()
     best_so_far: float | None = None  # what the progress line compares against
     continues: Continuation | None = None
+    checkpoints: Path | None = None  # epoch checkpoints: a stopped run resumes from there
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,9 @@ def tracked_training(setup: TrialSetup, bench: Workbench) -> Tracked:
             EpochProgress(bench.progress, setup.best_so_far),
             *hooks.callbacks,
         ]
-        result = train_logged(cfg, bench.splits, bench.tracker, every, setup.continues)
+        result = train_logged(
+            cfg, bench.splits, bench.tracker, every, setup.continues, setup.checkpoints
+        )
         hooks.on_trained(result)
         raise_if_diverged(result)
         hooks.before_test(result)
@@ -117,11 +116,13 @@ def train_logged(
     tracker: Tracker,
     callbacks: list[keras.callbacks.Callback],
     continues: Continuation | None = None,
+    checkpoints: Path | None = None,
 ) -> TrainResult:
     """Log the run's parameters and data, train, and log the curves and training metrics.
 
     ``epochs_trained`` counts only the epochs this run trained, also when it continued
-    another run (``continues``; its epochs are logged as ``initial_epoch``).
+    another run (``continues``; its epochs are logged as ``initial_epoch``); a run resumed
+    from its ``checkpoints`` counts those before the stop too.
     """
     tracker.log_trial_start(flat_params(cfg), safe_yaml(cfg))
     tracker.log_datasets(
@@ -132,7 +133,7 @@ def train_logged(
         ],
         cfg.data.name,
     )
-    result = train(cfg, splits, callbacks, continues)
+    result = train(cfg, splits, callbacks, continues, checkpoints)
     first_epoch = result.initial_epoch + 1
     tracker.log_training(
         {
