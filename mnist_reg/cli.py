@@ -20,10 +20,11 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_reg import preemption
 from mnist_reg.config.schema import Config, as_config, available_techniques
 from mnist_reg.config.usage import register as register_usage
 from mnist_reg.config.validation import validate
-from mnist_reg.errors import ConfigError, UserError
+from mnist_reg.errors import ConfigError, Preempted, UserError
 
 T = TypeVar("T")
 log = logging.getLogger("mnist_reg")
@@ -102,14 +103,23 @@ def run_guarded(work: Callable[[], T]) -> T:
         with contextlib.suppress(Exception):  # a stderr with no file behind it (a notebook)
             faulthandler.enable()
     signal.signal(signal.SIGTERM, interrupt_on_sigterm)
+    preemption.stop_at_epoch_end_on_signal()
     try:
         return work()
     except UserError as error:
         sys.exit(f"error: {error}")
+    except Preempted as stopped:
+        print(
+            f"stopped: {stopped}. A trial stopped after an epoch waits to resume from its "
+            "checkpoint: run the same command again",
+            file=sys.stderr,
+        )
+        raise Interrupted(preemption.EXIT_PREEMPTED) from None
     except KeyboardInterrupt:
         raise Interrupted(
-            "interrupted: the run in progress is marked FAIL and its MLflow runs KILLED; "
-            "run the same command again to resume"
+            "interrupted: the runs in progress are KILLED in MLflow, and a trial stopped "
+            "after an epoch waits to resume from its checkpoint (one stopped in its first "
+            "epoch is marked FAIL); run the same command again to resume"
         ) from None
 
 

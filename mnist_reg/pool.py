@@ -26,8 +26,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from mnist_reg import preemption
 from mnist_reg.config.schema import AUTO
-from mnist_reg.errors import UserError
+from mnist_reg.errors import Preempted, UserError
 
 log = logging.getLogger("mnist_reg")
 
@@ -72,6 +73,7 @@ class Pool:
     workers: list[Worker] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     replaced: int = 0
+    preempted: int = 0  # workers that stopped at an epoch's end, as asked
 
 
 def usable_cores() -> list[int]:
@@ -117,6 +119,7 @@ def run_workers(task: Task, count: int) -> list[str]:
         pool.queue, *logging.getLogger().handlers, respect_handler_level=True
     )
     listener.start()
+    forward = preemption.forward_stop_signals(lambda: [w.process.pid for w in pool.workers])
     try:
         for index in range(count):
             _start(pool, index)
@@ -127,6 +130,9 @@ def run_workers(task: Task, count: int) -> list[str]:
             raise
     finally:
         listener.stop()
+        preemption.restore(forward)
+    if pool.preempted:
+        raise Preempted(f"{pool.preempted} of {count} workers stopped at an epoch's end")
     return pool.failed
 
 
@@ -163,7 +169,13 @@ def _supervise(pool: Pool) -> None:
             if code is None or id(worker) in seen:
                 continue
             seen.add(id(worker))
-            if code < 0 and pool.replaced < pool.task.replace_limit:
+            if code == preemption.EXIT_PREEMPTED:
+                pool.preempted += 1
+            elif (
+                code < 0
+                and pool.replaced < pool.task.replace_limit
+                and not preemption.stop_asked()
+            ):
                 name = signal.Signals(-code).name
                 log.warning(
                     "worker %d was killed (%s); a new worker takes its place", worker.index, name
@@ -208,10 +220,14 @@ def worker_main(
     # ignored (in the background of a script), which a worker would otherwise inherit
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
+    preemption.stop_at_epoch_end_on_signal()
     try:
         target(*args, place)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except Preempted as stopped:
+        log.info("%s", stopped)
+        raise SystemExit(preemption.EXIT_PREEMPTED) from None
     except UserError as error:
         log.error("refused: %s", error)
         raise SystemExit(FAILED_EXIT) from None

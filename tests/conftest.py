@@ -66,6 +66,7 @@ def tiny_overrides(root: Path) -> list[str]:
     return [
         f"sweep.storage=sqlite:///{root}/mlruns/optuna.db",
         f"sweep.kt_directory={root}/mlruns/keras_tuner",
+        f"sweep.checkpoint_dir={root}/mlruns/checkpoints",
         f"mlflow.tracking_uri=sqlite:///{root}/mlruns/mlflow.db",
         f"mlflow.artifact_location={root.as_uri()}/mlruns/artifacts",
         *TINY,

@@ -15,6 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from mnist_reg.config.schema import Config
+from mnist_reg.preemption import EXIT_PREEMPTED
 from tests.conftest import (
     ARTIFACTS,
     EPOCH_METRICS,
@@ -215,24 +216,25 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     assert worker.poll() is None, "".join(before)[-3000:]  # it ended on its own: why
     worker.send_signal(signum)
     output, _ = worker.communicate(timeout=60)
-    assert worker.returncode == 1, "".join(before)[-2000:] + output[-2000:]
-    assert "run the same command again to resume" in output
+    # trial 1 had trained an epoch: it waits to resume from that epoch's checkpoint
+    assert worker.returncode == EXIT_PREEMPTED, "".join(before)[-2000:] + output[-2000:]
+    assert "run the same command again" in output
     assert "Traceback" not in output  # Optuna's line for the trial, without the Ctrl-C's stack
 
     study = load_study(tmp_path, "mnist-baseline")
     assert [t.state for t in study.trials] == [
         optuna.trial.TrialState.COMPLETE,
-        optuna.trial.TrialState.FAIL,
+        optuna.trial.TrialState.WAITING,
     ]
     client, parents, children = tracked_runs(tmp_path)
     assert [r.info.status for r in parents] == ["KILLED"]
     assert sorted(r.info.status for r in children) == ["FINISHED", "KILLED"]
     killed = next(r for r in children if r.info.status == "KILLED")
-    assert killed.data.tags["trial_state"] == "FAIL"  # Optuna's state for it, as after a kill -9
+    assert killed.data.tags["trial_state"] == "PREEMPTED"
     # what finished before the interrupt is summarized and registered, as after a full sweep
     finished = next(r for r in children if r.info.status == "FINISHED")
     summary = parents[0].data
-    assert summary.metrics["trials_complete"] == 1 and summary.metrics["trials_fail"] == 1
+    assert summary.metrics["trials_complete"] == 1 and summary.metrics["trials_fail"] == 0
     assert summary.tags["best_trial_run_id"] == finished.info.run_id
     assert "trials.csv" in {a.path for a in client.list_artifacts(parents[0].info.run_id)}
     champion = client.get_model_version_by_alias("mnist-cnn", "champion")
@@ -241,10 +243,12 @@ def test_interrupted_sweep_ends_its_runs_and_the_same_command_resumes(
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    assert states == [optuna.trial.TrialState.COMPLETE] * 2
     _, parents, children = tracked_runs(tmp_path)
     assert len(parents) == 1  # the same parent run, resumed
-    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+    # the interrupted trial finished in its own run
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED"]
+    assert killed.info.run_id in {r.info.run_id for r in children}
     assert parents[0].data.metrics["trials_complete"] == 2
 
 
@@ -278,7 +282,7 @@ def test_diverged_trial_fails_with_its_reason_and_logs_no_model(
 
 
 @pytest.mark.e2e
-def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path) -> None:
+def test_killed_workers_trial_resumes_in_its_run_on_the_next_run(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
@@ -296,14 +300,15 @@ def test_killed_worker_trial_ends_fail_and_killed_on_the_next_run(tmp_path: Path
 
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # it had trained an epoch: taken up from that epoch's checkpoint, in its own run
     states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
-    assert states[0] == optuna.trial.TrialState.FAIL
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    assert states == [optuna.trial.TrialState.COMPLETE] * 2
     _, parents, children = tracked_runs(tmp_path)
     killed = next(r for r in children if r.data.tags["trial_number"] == "0")
-    assert killed.info.status == "KILLED"
-    assert killed.data.tags["trial_state"] == "FAIL"
-    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+    assert killed.info.status == "FINISHED"
+    assert killed.data.tags["trial_state"] == "COMPLETE"
+    assert killed.data.metrics["epochs_trained"] == 8
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED"]
     assert [r.info.status for r in parents] == ["FINISHED"]
 
 
@@ -313,7 +318,8 @@ def test_a_worker_killed_on_this_host_is_replaced_by_the_next_run_at_once(
 ) -> None:
     """kill -9 and the same command at once (the usual reaction to a crash or an
     out-of-memory kill), with the default 180-second grace period: the rerun sees that the
-    worker's process is gone, fails its trial and completes the study."""
+    worker's process is gone, resumes its trial from its checkpoint and completes the
+    study."""
     command = [
         sys.executable,
         "-m",
@@ -325,11 +331,11 @@ def test_a_worker_killed_on_this_host_is_replaced_by_the_next_run_at_once(
     kill_mid_trial(command, tmp_path)
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "is gone; marked FAIL" in resumed.stdout + resumed.stderr
+    assert "trial 0: waits to resume from its checkpoint" in resumed.stdout + resumed.stderr
     states = [t.state for t in load_study(tmp_path, "mnist-baseline").trials]
-    assert states == [optuna.trial.TrialState.FAIL, *[optuna.trial.TrialState.COMPLETE] * 2]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 2
     _, parents, children = tracked_runs(tmp_path)
-    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED", "KILLED"]
+    assert sorted(r.info.status for r in children) == ["FINISHED", "FINISHED"]  # resumed
     assert [r.info.status for r in parents] == ["FINISHED"]  # one parent, ended
 
 

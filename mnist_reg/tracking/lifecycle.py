@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import mlflow
 from mlflow.entities import RunStatus
 
+from mnist_reg.errors import Preempted
 from mnist_reg.tracking import tags as T
 
 
@@ -20,7 +21,7 @@ def ended_on_error(run: mlflow.ActiveRun) -> Iterator[mlflow.ActiveRun]:
     """End ``run`` FINISHED, or FAILED with the error recorded, or KILLED when interrupted."""
     try:
         yield run
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, Preempted):
         _end_if_active(run.info.run_id, RunStatus.KILLED)
         raise
     except BaseException as error:

@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from mnist_reg.config.schema import MlflowConfig
+from mnist_reg.errors import Preempted
 from mnist_reg.tracking import tags as T
 from mnist_reg.tracking.lifecycle import ended_on_error, is_active
 from mnist_reg.tracking.races import retry_duplicate_row
@@ -123,22 +124,31 @@ class Tracker:
         tags: dict[str, str],
         interrupted_state: str = T.FAIL,
         pruned: tuple[type[BaseException], ...] = (),
+        resumes: str | None = None,
     ) -> Iterator[str]:
         """A nested run for one trial, tagged with the state its search gives it: a trial
         ended by one of the ``pruned`` exceptions ends FINISHED, tagged PRUNED; a failed one
         FAILED, tagged FAIL; an interrupted one KILLED, tagged ``interrupted_state``
-        (Optuna's FAIL; Keras Tuner runs it again)."""
+        (Optuna's FAIL; Keras Tuner runs it again); a preempted one KILLED, tagged
+        PREEMPTED. ``resumes``: the run of a preempted trial, opened again."""
         parent = mlflow.active_run()
         if parent is not None:
             self.keep_parent_running(parent.info.run_id)
         trial_tags = {T.RUN_TYPE: T.TRIAL, T.TRIAL_NUMBER: str(trial_number)}
-        run = self.nested_run(f"trial-{trial_number:03d}", {**tags, **trial_tags})
+        if resumes is None:
+            run = self.nested_run(f"trial-{trial_number:03d}", {**tags, **trial_tags})
+        else:
+            run = mlflow.start_run(run_id=resumes, nested=True, tags={**tags, **trial_tags})
         with ended_on_error(run):
             try:
                 yield run.info.run_id
             except pruned:
                 mlflow.set_tag(T.TRIAL_STATE, T.PRUNED)
                 mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+                raise
+            except Preempted:
+                if is_active(run.info.run_id):
+                    mlflow.set_tag(T.TRIAL_STATE, T.PREEMPTED)
                 raise
             except (KeyboardInterrupt, SystemExit):
                 if is_active(run.info.run_id):

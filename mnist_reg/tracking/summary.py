@@ -62,11 +62,13 @@ def mark_best(
                 mlflow.set_tag("registered_model", f"{version.name}/{version.version}")
 
 
-def end_killed_trial_run(uri: str, run_id: str) -> None:
-    """A trial run whose worker died (kill -9, power loss): tagged FAIL, ended KILLED."""
+def end_killed_trial_run(uri: str, run_id: str, resumes: bool = False) -> None:
+    """A trial run whose worker died (kill -9, power loss): tagged FAIL, or PREEMPTED if
+    it ``resumes`` from its checkpoint (then in this same run), and ended KILLED."""
     client = MlflowClient(uri)
-    client.set_tag(run_id, T.TRIAL_STATE, T.FAIL)
-    client.set_tag(run_id, T.ERROR, "the worker stopped sending heartbeats (killed?)")
+    client.set_tag(run_id, T.TRIAL_STATE, T.PREEMPTED if resumes else T.FAIL)
+    if not resumes:
+        client.set_tag(run_id, T.ERROR, "the worker stopped sending heartbeats (killed?)")
     client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
 
 

@@ -45,6 +45,7 @@ COMPLETE = "COMPLETE"
 PRUNED = "PRUNED"
 FAIL = "FAIL"
 INTERRUPTED = "INTERRUPTED"  # Keras Tuner: runs again on resume
+PREEMPTED = "PREEMPTED"  # Optuna: stopped between epochs; resumes in this run (WAITING)
 TRIAL_STATES = (COMPLETE, PRUNED, FAIL)
 
 

@@ -11,12 +11,13 @@ import keras
 import optuna
 
 from mnist_reg.config.schema import Config
-from mnist_reg.search.optuna import promotion
+from mnist_reg.search.optuna import promotion, resuming
 from mnist_reg.search.optuna.space import suggest
 from mnist_reg.search.optuna.workers import WORKER, worker_id
 from mnist_reg.search.trial import trial_config, trial_tags
 from mnist_reg.tracking import tags as T
 from mnist_reg.tracking.runs import Tracker
+from mnist_reg.training import resume
 from mnist_reg.training.fit import Continuation, TrainResult
 from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
 
@@ -66,7 +67,13 @@ def make_objective(cfg: Config, bench: Workbench, prune: bool) -> Callable[[optu
     def objective(trial: optuna.Trial) -> float:
         trial.set_user_attr(WORKER, worker)  # a rerun on this host sees at once if it died
         pruning = PruningCallback(trial, cfg.train.epochs, prune)  # epochs are never searched
-        tracked = tracked_training(trial_setup(cfg, trial, rungs, pruning, bench.tracker), bench)
+        setup = trial_setup(cfg, trial, rungs, pruning, bench.tracker)
+        try:
+            tracked = tracked_training(setup, bench)
+        except Exception:  # failed or pruned: nothing to resume
+            resume.remove(resuming.folder(cfg, trial.number))
+            raise
+        resume.remove(resuming.folder(cfg, trial.number))
         trial.set_user_attr("test_accuracy", tracked.test.test_accuracy)
         trial.set_user_attr("test_loss", tracked.test.test_loss)
         return tracked.result.kept_val_accuracy
@@ -85,6 +92,13 @@ def trial_setup(
     pruner, and (with successive halving) trained to its rung, continuing its parent."""
     epochs, rung_tags = _rung(cfg, trial, rungs)
     parent = trial.user_attrs.get(promotion.CONTINUES)
+    checkpoints = resuming.folder(cfg, trial.number)
+    # a trial put back to resume: its checkpoint, and the run it was training in
+    resumes = (
+        trial.user_attrs.get("mlflow_run_id") if resuming.resumable(cfg, trial.number) else None
+    )
+    if resumes is None:  # a new trial: a checkpoint there is an earlier study's of this name
+        resume.remove(checkpoints)
 
     def configure(run_id: str) -> Config:  # suggested inside the run: it records failures
         trial.set_user_attr("mlflow_run_id", run_id)
@@ -107,11 +121,14 @@ def trial_setup(
     return TrialSetup(
         number=trial.number,
         tags=trial_tags(cfg, **rung_tags),
-        open_run=lambda tags: tracker.trial_run(trial.number, tags, pruned=(optuna.TrialPruned,)),
+        open_run=lambda tags: tracker.trial_run(
+            trial.number, tags, pruned=(optuna.TrialPruned,), resumes=resumes
+        ),
         configure=configure,
         hooks=Hooks([pruning], on_trained, before_test),
         best_so_far=best_value(trial.study),
         continues=None if parent is None else _continuation(cfg, trial, parent),
+        checkpoints=checkpoints,
     )
 
 

@@ -12,8 +12,9 @@ import pandas as pd
 
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import storage_url
+from mnist_reg.errors import Preempted
 from mnist_reg.search.locks import StorageLock
-from mnist_reg.search.optuna import promotion
+from mnist_reg.search.optuna import promotion, resuming
 from mnist_reg.search.optuna.figures import study_figures
 from mnist_reg.search.optuna.parent import finish_abandoned_parent, open_parent_run
 from mnist_reg.search.optuna.samplers import prunes, target_trials
@@ -25,7 +26,7 @@ from mnist_reg.search.optuna.study import (
     open_study,
     trials_table,
 )
-from mnist_reg.search.optuna.workers import RUNNING, NoTrialLeft
+from mnist_reg.search.optuna.workers import RUNNING, NoTrialLeft, own_running_trials
 from mnist_reg.search.outcome import BestTrial, SweepOutcome, summarize_interrupted, write_summary
 from mnist_reg.tracking.runs import Tracker
 
@@ -118,9 +119,10 @@ def train_missing(
                     catch=(Exception,),  # a failing trial is recorded FAIL; the sweep goes on
                     callbacks=[trial_ended, budget],
                 )
-        except KeyboardInterrupt:
-            # Ctrl-C or SIGTERM: what finished before it is summarized and registered all the
-            # same (a resumed sweep rewrites the summary), then the interrupt goes on
+        except (KeyboardInterrupt, Preempted):
+            # Ctrl-C, SIGTERM or a preemption signal: what finished before is summarized
+            # and registered all the same (a resumed sweep rewrites the summary)
+            _put_back_resumable(cfg, study)
             summarize_interrupted(
                 lambda: summarize(study, lock, tracker, parent_run_id, cfg, interrupted=True)
             )
@@ -130,6 +132,13 @@ def train_missing(
         table, best = summarize(study, lock, tracker, parent_run_id, cfg)
     name = str(cfg.sweep.study_name)
     return SweepOutcome(name, len(study.trials) - before, table, best, parent_run_id)
+
+
+def _put_back_resumable(cfg: Config, study: optuna.Study) -> None:
+    """This worker's trials that have an epoch checkpoint wait to resume (WAITING)."""
+    for trial in own_running_trials(study):  # no other worker changes those
+        if resuming.resumable(cfg, trial.number):
+            resuming.put_back(study, trial)
 
 
 def _announce(cfg: Config, plan: TrialPlan, train: int, val: int, test: int) -> None:

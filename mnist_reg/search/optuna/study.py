@@ -16,6 +16,7 @@ import pandas as pd
 from mnist_reg.config.schema import Config
 from mnist_reg.config.stores import ensure_sqlite_parent, sqlite_path, storage_url, tracking_uri
 from mnist_reg.search.locks import StorageLock
+from mnist_reg.search.optuna import resuming
 from mnist_reg.search.optuna.promotion import CONTINUES, RUNG, promoter
 from mnist_reg.search.optuna.samplers import make_pruner, make_sampler, prunes, target_trials
 from mnist_reg.search.optuna.workers import FINISHED, ClaimingStudy, fail_gone_workers_trials
@@ -43,22 +44,24 @@ def storage(cfg: Config) -> str | optuna.storages.BaseStorage:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            return resuming.ResumingStorage(
                 url,
                 heartbeat_interval=cfg.sweep.heartbeat_interval,
                 grace_period=cfg.sweep.grace_period,
                 heartbeat_stale_trial_callback=end_stale_trial_run,
+                resumes=lambda number: resuming.resumable(cfg, number),
+                end_run=_killed_run_ender(cfg, resumes=True),
             )
     return url
 
 
-def _killed_run_ender(cfg: Config) -> Callable[[str], None]:
+def _killed_run_ender(cfg: Config, resumes: bool = False) -> Callable[[str], None]:
     uri = tracking_uri(cfg.mlflow)
 
     def end(run_id: str) -> None:
         from mnist_reg.tracking.summary import end_killed_trial_run  # only when needed
 
-        end_killed_trial_run(uri, run_id)
+        end_killed_trial_run(uri, run_id, resumes)
 
     return end
 
@@ -137,7 +140,16 @@ def fail_trials_of_gone_workers(cfg: Config, study: optuna.Study) -> int:
     process is gone and end their MLflow runs (elsewhere the heartbeat tells, later)."""
     if sqlite_path(storage_url(cfg.sweep)) is None:  # one machine: ask its OS
         return 0
-    return fail_gone_workers_trials(study, _killed_run_ender(cfg))
+    end_resumable = _killed_run_ender(cfg, resumes=True)
+
+    def resumes(trial: optuna.trial.FrozenTrial) -> bool:
+        if not resuming.resumable(cfg, trial.number) or not resuming.put_back(study, trial):
+            return False
+        if "mlflow_run_id" in trial.user_attrs:
+            end_resumable(trial.user_attrs["mlflow_run_id"])
+        return True
+
+    return fail_gone_workers_trials(study, _killed_run_ender(cfg), resumes)
 
 
 def epochs_spent(study: optuna.Study) -> int:

@@ -20,6 +20,7 @@ log = logging.getLogger("mnist_reg")
 WORKER = "worker"  # trial user attribute: host:pid:start of the process training it
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 RUNNING = optuna.trial.TrialState.RUNNING
+WAITING = optuna.trial.TrialState.WAITING
 
 
 class NoTrialLeft(Exception):
@@ -61,10 +62,15 @@ class ClaimingStudy(optuna.Study):
             taken = self.get_trials(deepcopy=False, states=(*FINISHED, RUNNING))
             if len(taken) >= self.target:
                 raise NoTrialLeft
+            # a trial put back to resume (WAITING) comes first: Optuna hands it out again
+            waiting = self.get_trials(deepcopy=False, states=(WAITING,))
             promotion = self.promoter(self.get_trials(deepcopy=False)) if self.promoter else None
-            if promotion is not None:
+            if promotion is not None and not waiting:
                 self.enqueue_trial(promotion.params, user_attrs=promotion.user_attrs())
             trial = super().ask(fixed_distributions)
+            if waiting and isinstance(self._storage, optuna.storages.RDBStorage):
+                # its heartbeat is old: renewed before another worker finds it stale
+                self._storage.record_heartbeat(trial._trial_id)
             # at once: a worker stopped before its objective starts leaves a trial that the
             # next worker on this host can tell is gone
             trial.set_user_attr(WORKER, worker_id())
@@ -109,20 +115,34 @@ def is_gone(worker: str) -> bool:
     return bool(started) and _started(int(pid)) not in ("", started)  # the pid was reused
 
 
-def fail_gone_workers_trials(study: optuna.Study, end_run: Callable[[str], None]) -> int:
-    """Fail at once the RUNNING trials whose worker on this host is gone (kill -9, an
-    out-of-memory kill), and end their MLflow runs with ``end_run``; returns how many.
-    Only for a storage on this machine (SQLite): the operating system knows at once, where
-    the heartbeat needs ``sweep.grace_period``."""
-    failed = 0
+def fail_gone_workers_trials(
+    study: optuna.Study,
+    end_run: Callable[[str], None],
+    resumes: Callable[[optuna.trial.FrozenTrial], bool] = lambda trial: False,
+) -> int:
+    """End at once the RUNNING trials whose worker on this host is gone (kill -9, an
+    out-of-memory kill): ``resumes(trial)`` takes up one that can resume (it returns True),
+    the others are marked FAIL with their MLflow runs ended by ``end_run``; returns how
+    many. Only for a storage on this machine (SQLite): the operating system knows at once,
+    where the heartbeat needs ``sweep.grace_period``."""
+    ended = 0
     for trial in study.get_trials(deepcopy=False, states=(RUNNING,)):
         worker = trial.user_attrs.get(WORKER)
         if not worker or not is_gone(worker):
+            continue
+        ended += 1
+        if resumes(trial):
             continue
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id is not None:
             end_run(run_id)
         log.info("trial %d: its worker (%s) is gone; marked FAIL", trial.number, worker)
-        failed += 1
-    return failed
+    return ended
+
+
+def own_running_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The RUNNING trials this process is training."""
+    me = worker_id()
+    running = study.get_trials(deepcopy=False, states=(RUNNING,))
+    return [trial for trial in running if trial.user_attrs.get(WORKER) == me]

@@ -146,7 +146,9 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_exact(tmp_path
         study_name="mnist-dropout", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db"
     )
     assert len(study.get_trials(states=FINISHED)) == 4  # exactly its trials
-    assert [t.state for t in study.trials].count(optuna.trial.TrialState.FAIL) == 1  # the killed
+    # the killed worker's trial had trained an epoch: resumed from its checkpoint, not failed
+    assert len(study.trials) == 4
+    assert "waits to resume from its checkpoint" in output
     _nothing_running(tmp_path)
 
 

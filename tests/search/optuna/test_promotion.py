@@ -81,7 +81,6 @@ def test_promoted_trials_continue_their_parent_and_say_so_in_mlflow(
         "sweep.min_epochs=1",
         "sweep.hyperband_factor=2",
         "sweep.n_trials=4",
-        f"sweep.checkpoint_dir={tmp_path}/mlruns/checkpoints",
     )
     outcome = sweep(cfg)
     rows = {int(row["trial"]): row for row in outcome.table.to_dict("records")}
