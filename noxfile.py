@@ -36,15 +36,14 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """The long end-to-end runs (several processes, signals, a whole study); run by CI."""
-    # loadgroup: a module marked xdist_group runs in one process and makes its store once
-    _pytest_in_processes(session, "e2e and not browser and not postgres", "--dist=loadgroup")
+    _pytest_in_processes(session, "e2e and not browser and not postgres")
 
 
-def _pytest_in_processes(session: nox.Session, markers: str, *options: str) -> None:
+def _pytest_in_processes(session: nox.Session, markers: str) -> None:
     """pytest on the tests ``markers`` selects, in PARALLEL processes, the 15 slowest printed.
     Exit code 5 (no test collected, e.g. after a -k filter) is not a failure."""
     session.install("-e", ".[test]")
-    command = ["pytest", "-m", markers, *PARALLEL, *options, "--durations=15", *session.posargs]
+    command = ["pytest", "-m", markers, *PARALLEL, "--durations=15", *session.posargs]
     session.run(*command, success_codes=[0, 5])
 
 

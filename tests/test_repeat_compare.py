@@ -3,6 +3,8 @@ real-MNIST slices, each through its command line as a user runs it."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import subprocess
 import sys
@@ -18,13 +20,7 @@ from scipy import stats as scipy_stats
 
 from tests.conftest import TINY
 
-# One process runs the module (nox -s e2e uses --dist loadgroup), so its store is made once
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.e2e,
-    pytest.mark.usefixtures("mnist_available"),
-    pytest.mark.xdist_group("repeat_compare_store"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("mnist_available")]
 
 
 def cli(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -52,18 +48,35 @@ def runs_of(client: MlflowClient, run_type: str) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two tiny studies (baseline, dropout), each with three seed repeats."""
+    """Two tiny studies (baseline, dropout), each with three seed repeats: a copy of the
+    ones made once for the whole test session, this process's own to add runs to."""
     root = tmp_path_factory.mktemp("store")
-    screens = []
-    for technique in ("baseline", "dropout"):
-        for command in (
-            cli("sweep", f"+technique={technique}", *TINY, cwd=root),
-            cli("repeat", f"+technique={technique}", *TINY, "repeat.count=3", cwd=root),
-        ):
-            ok(command)
-            screens.append(command.stdout + command.stderr)
-    (root / "screens.txt").write_text("\n".join(screens))
+    shutil.copytree(made_once(tmp_path_factory), root, dirs_exist_ok=True)
     return root
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The studies, made by the first pytest-xdist process to need them while the others
+    wait (each would otherwise make its own, 3 minutes of both cores apiece; xdist's
+    ``--dist loadgroup`` does not keep a module in one process under pytest 9.2)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    made = shared / "repeat-compare-store"
+    with (shared / "repeat-compare-store.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (made / "screens.txt").exists():
+            shutil.rmtree(made, ignore_errors=True)
+            made.mkdir()
+            screens = []
+            for technique in ("baseline", "dropout"):
+                for command in (
+                    cli("sweep", f"+technique={technique}", *TINY, cwd=made),
+                    cli("repeat", f"+technique={technique}", *TINY, "repeat.count=3", cwd=made),
+                ):
+                    ok(command)
+                    screens.append(command.stdout + command.stderr)
+            (made / "screens.txt").write_text("\n".join(screens))  # written last: complete
+    return made
 
 
 # What libraries printed on a user's screen before (issue 34): never again
