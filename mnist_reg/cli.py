@@ -110,7 +110,7 @@ def run_guarded(work: Callable[[], T]) -> T:
         sys.exit(f"error: {error}")
     except Preempted as stopped:
         print(
-            f"stopped: {stopped}. A trial stopped after an epoch waits to resume from its "
+            f"{stopped}. A trial stopped after an epoch waits to resume from its "
             "checkpoint: run the same command again",
             file=sys.stderr,
         )

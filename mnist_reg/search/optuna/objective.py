@@ -4,7 +4,9 @@ stays here: the suggestions, the reports to the pruner, the trial's user attribu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -20,6 +22,8 @@ from mnist_reg.tracking.runs import Tracker
 from mnist_reg.training import resume
 from mnist_reg.training.fit import Continuation, TrainResult
 from mnist_reg.training.step import Hooks, TrialSetup, Workbench, tracked_training
+
+log = logging.getLogger("mnist_reg")
 
 
 class PruningCallback(keras.callbacks.Callback):
@@ -93,12 +97,7 @@ def trial_setup(
     epochs, rung_tags = _rung(cfg, trial, rungs)
     parent = trial.user_attrs.get(promotion.CONTINUES)
     checkpoints = resuming.folder(cfg, trial.number)
-    # a trial put back to resume: its checkpoint, and the run it was training in
-    resumes = (
-        trial.user_attrs.get("mlflow_run_id") if resuming.resumable(cfg, trial.number) else None
-    )
-    if resumes is None:  # a new trial: a checkpoint there is an earlier study's of this name
-        resume.remove(checkpoints)
+    resumes = _resumed_run(trial, checkpoints, resuming.resumable(cfg, trial.number))
 
     def configure(run_id: str) -> Config:  # suggested inside the run: it records failures
         trial.set_user_attr("mlflow_run_id", run_id)
@@ -130,6 +129,18 @@ def trial_setup(
         continues=None if parent is None else _continuation(cfg, trial, parent),
         checkpoints=checkpoints,
     )
+
+
+def _resumed_run(trial: optuna.Trial, checkpoints: Path, resumable: bool) -> str | None:
+    """The MLflow run of a trial put back to resume from its checkpoint (None for a new
+    trial, whose folder is cleared: a checkpoint there is an earlier study's of this name)."""
+    run_id = trial.user_attrs.get("mlflow_run_id") if resumable else None
+    stopped = resume.load(checkpoints) if run_id is not None else None
+    if stopped is None:
+        resume.remove(checkpoints)
+        return None
+    log.info("trial %d resumes after epoch %d in its run %s", trial.number, stopped.epoch, run_id)
+    return str(run_id)
 
 
 def _continuation(cfg: Config, trial: optuna.Trial, parent: int) -> Continuation:
