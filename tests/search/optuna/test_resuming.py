@@ -96,9 +96,9 @@ def metric_steps(client: MlflowClient, run_id: str, key: str = "val_accuracy") -
 @pytest.mark.e2e
 @pytest.mark.usefixtures("mnist_available")
 def test_a_preempted_trial_resumes_in_its_number_and_its_mlflow_run(tmp_path: Path) -> None:
-    """SIGUSR1 (a scheduler's warning) in trial 1's second epoch: the command ends that
-    epoch, exits 75 and leaves the trial WAITING; the same command resumes it at epoch 3
-    in the same MLflow run, whose curves hold each epoch once."""
+    """SIGUSR1 (a scheduler's warning) as trial 1 ends its second epoch: the command ends
+    the epoch under way, exits 75 and leaves the trial WAITING; the same command resumes it
+    at the next epoch in the same MLflow run, whose curves hold each epoch once."""
     command = [
         sys.executable,
         "-m",
@@ -127,7 +127,10 @@ def test_a_preempted_trial_resumes_in_its_number_and_its_mlflow_run(tmp_path: Pa
     client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     stopped = client.get_run(run_id)
     assert stopped.info.status == "KILLED" and stopped.data.tags["trial_state"] == "PREEMPTED"
-    assert metric_steps(client, run_id) == [0, 1]  # the epoch under way was finished
+    # the epoch under way was finished: the 2nd, or the 3rd if the signal came after the
+    # 2nd's checkpoint (its progress line is printed a moment before)
+    stopped_at = len(metric_steps(client, run_id))
+    assert stopped_at in (2, 3) and metric_steps(client, run_id) == list(range(stopped_at))
 
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
