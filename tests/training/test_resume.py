@@ -15,7 +15,7 @@ from mnist_reg import preemption
 from mnist_reg.data.splits import load_splits
 from mnist_reg.errors import Preempted
 from mnist_reg.training import resume
-from mnist_reg.training.fit import train
+from mnist_reg.training.fit import Continuation, train
 from mnist_reg.training.session import fresh_session
 from tests.conftest import TINY, Compose
 
@@ -143,3 +143,28 @@ def test_an_interrupt_is_a_preemption_only_once_an_epoch_is_checkpointed(tmp_pat
     stopped = pytest.raises(Preempted, match="after epoch 3")
     with stopped, resume.preempted_once_checkpointed(tmp_path):
         raise KeyboardInterrupt
+
+
+def test_a_continuation_resumes_on_its_parents_epochs(
+    compose_cfg: Compose, tmp_path: Path
+) -> None:
+    """Successive halving's promoted trial (it continues its parent's epoch 1) stopped
+    after epoch 2 resumes at epoch 3, its history and epochs counted from its parent's."""
+    cfg = compose_cfg("+technique=baseline", *TINY, "train.epochs=1")
+    splits = load_splits(cfg.data)
+    fresh_session()
+    parent = train(cfg, splits)
+    steps = int(parent.model.optimizer.iterations.numpy())
+    weights = str(tmp_path / "parent.weights.h5")
+    parent.model.save_weights(weights)
+    cfg.train.epochs = 3
+    continues = Continuation(weights, initial_epoch=1)
+    fresh_session()
+    with pytest.raises(Preempted):
+        train(cfg, splits, [AskToStopAfter(2)], continues, tmp_path / "cut")
+    preemption.clear_stop()
+    fresh_session()
+    resumed = train(cfg, splits, None, continues, tmp_path / "cut")
+    assert resumed.initial_epoch == 1 and resumed.epochs_trained == 2
+    assert len(resumed.history["loss"]) == 2
+    assert int(resumed.model.optimizer.iterations.numpy()) == 3 * steps
