@@ -56,6 +56,11 @@ class Resume:
     def arrays(self) -> Path:
         return self.folder / f"epoch-{self.epoch:04d}.npz"
 
+    @property
+    def best_weights(self) -> Path:
+        """Early stopping's best weights as they were at ``epoch``."""
+        return self.folder / f"best-{self.epoch:04d}.npz"
+
 
 def load(folder: Path) -> Resume | None:
     """The checkpoint in ``folder``, or None if there is none."""
@@ -150,7 +155,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         for callback, state in zip(self.callbacks, self.resumed.callbacks, strict=True):
             _set_counters(callback, state)
-        best = self.resumed.folder / "best_weights.npz"
+        best = self.resumed.best_weights
         stopping = [c for c in self.callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
         if stopping and best.exists():
             with np.load(best) as arrays:
@@ -170,7 +175,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         variables = state_variables(self.model)
         arrays = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(variables)}
         _save_npz(self.folder / f"epoch-{epoch:04d}.npz", arrays)
-        self._write_best_weights()
+        self._write_best_weights(epoch)
         seconds = self.seconds_before + time.perf_counter() - self.started
         state = {
             "epoch": epoch,
@@ -183,15 +188,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
         temporary = self.folder / f"{STATE}.{os.getpid()}"
         temporary.write_text(json.dumps(state))
         os.replace(temporary, self.folder / STATE)
-        for old in self.folder.glob("epoch-*.npz"):
-            if old.name != f"epoch-{epoch:04d}.npz":
+        kept = (f"epoch-{epoch:04d}.npz", f"best-{epoch:04d}.npz")
+        for old in [*self.folder.glob("epoch-*.npz"), *self.folder.glob("best-*.npz")]:
+            if old.name not in kept:
                 old.unlink(missing_ok=True)
 
-    def _write_best_weights(self) -> None:
+    def _write_best_weights(self, epoch: int) -> None:
         stopping = [c for c in self.callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
         if stopping and stopping[0].best_weights is not None:
             weights = {f"w{i}": np.asarray(w) for i, w in enumerate(stopping[0].best_weights)}
-            _save_npz(self.folder / "best_weights.npz", weights)
+            _save_npz(self.folder / f"best-{epoch:04d}.npz", weights)
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
