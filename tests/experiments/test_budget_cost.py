@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -16,15 +14,6 @@ from mnist_reg.analysis import seed_files, uncertainty
 from tests.conftest import REPO
 
 BUDGET = REPO / "experiments" / "budget"
-
-
-@pytest.fixture(scope="module")
-def runner() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BUDGET))
-    try:
-        yield importlib.import_module("run")
-    finally:
-        sys.path.remove(str(BUDGET))
 
 
 def times(*minutes: float) -> pd.Series:

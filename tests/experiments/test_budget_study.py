@@ -5,26 +5,10 @@ here, not run; the same runner runs end to end on tiny data in the decisive stud
 
 from __future__ import annotations
 
-import importlib
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-from tests.conftest import REPO
-
-BUDGET = REPO / "experiments" / "budget"
-
-
-@pytest.fixture(scope="module")
-def runner() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BUDGET))
-    try:
-        yield importlib.import_module("run")
-    finally:
-        sys.path.remove(str(BUDGET))
 
 
 class Recorder:

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from collections.abc import Iterator
 from types import ModuleType
 
 import pandas as pd
-import pytest
-
-from tests.conftest import REPO
-
-BUDGET = REPO / "experiments" / "budget"
-
-
-@pytest.fixture(scope="module")
-def report() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BUDGET))
-    try:
-        yield importlib.import_module("report")
-    finally:
-        sys.path.remove(str(BUDGET))
 
 
 def table(baseline_seeds: int, dropout_seeds: int) -> pd.DataFrame:
