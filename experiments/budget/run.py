@@ -45,6 +45,7 @@ from mnist_reg.analysis import seed_files
 from mnist_reg.analysis.comparison import compare_runs
 from mnist_reg.analysis.stats import accuracy_interval
 from mnist_reg.config.schema import CompareConfig
+from mnist_reg.preemption import EXIT_PREEMPTED, forward_stop_signals, restore
 from mnist_reg.tracking import queries, store
 from mnist_reg.tracking.registry import model_name, register_best, set_alias
 
@@ -116,7 +117,24 @@ def study(technique: str, epochs: int, name: str = "budget") -> str:
 def run(plan: Plan, module: str, *overrides: str) -> None:
     command = [sys.executable, "-m", f"mnist_reg.{module}", *plan.common(), *overrides]
     print("+", " ".join(command[1:]), flush=True)
-    subprocess.run(command, cwd=REPO, check=True)
+    call(command)
+
+
+def call(command: list[str]) -> None:
+    """Run one of the study's commands. A stop signal to the study (SIGUSR1) goes on to it,
+    and a command stopped that way (exit 75: its trial waits to resume) stops the study with
+    that status and says so, rather than as a failure."""
+    child = subprocess.Popen(command, cwd=REPO)
+    handlers = forward_stop_signals(lambda: [child.pid])
+    try:
+        status = child.wait()
+    finally:
+        restore(handlers)
+    if status == EXIT_PREEMPTED:
+        print("The study stopped at an epoch's end; run it again to resume.", flush=True)
+        raise SystemExit(EXIT_PREEMPTED)
+    if status:
+        raise subprocess.CalledProcessError(status, command)
 
 
 def search_wall_seconds(starts: pd.Series, ends: pd.Series, pause: float = PAUSE) -> float:

@@ -5,10 +5,17 @@ here, not run; the same runner runs end to end on tiny data in the decisive stud
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from mnist_reg import preemption
 
 
 class Recorder:
@@ -98,3 +105,32 @@ def test_a_rerun_trains_only_the_seeds_its_files_lack(
     trained = [step[1:] for step in recorder.steps if step[0] == "seed"]
     assert trained == [("dropout", 3, 1001), ("dropout", 9, 2002)]
     assert recorder.steps[-2:] == [("reg",), ("report",)]  # both run again: they are cheap
+
+
+def test_a_command_stopped_to_resume_stops_the_study_with_its_status_not_a_failure(
+    runner: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        runner.call([sys.executable, "-c", "raise SystemExit(75)"])
+    assert stopped.value.code == 75
+    assert "run it again to resume" in capsys.readouterr().out
+    with pytest.raises(subprocess.CalledProcessError):
+        runner.call([sys.executable, "-c", "raise SystemExit(3)"])
+
+
+def test_a_stop_signal_to_the_study_goes_on_to_the_command_it_runs(runner: ModuleType) -> None:
+    waits_for_usr1 = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: sys.exit(75))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            runner.call([sys.executable, "-c", waits_for_usr1])
+    finally:
+        timer.cancel()
+        preemption.clear_stop()
+    assert stopped.value.code == 75
