@@ -89,7 +89,16 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy over the package and the tests."""
     session.install("-e", ".[typecheck]")
-    session.run("mypy", "mnist_reg", "tests", "benchmarks", "experiments", "dev", "noxfile.py")
+    session.run(
+        "mypy",
+        "mnist_reg",
+        "hydra_plugins",
+        "tests",
+        "benchmarks",
+        "experiments",
+        "dev",
+        "noxfile.py",
+    )
 
 
 @nox.session(python=PYTHON)

@@ -20,7 +20,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_reg import preemption
+from mnist_reg import cluster, preemption
 from mnist_reg.config.schema import Config, as_config, available_techniques
 from mnist_reg.config.usage import register as register_usage
 from mnist_reg.config.validation import validate
@@ -109,9 +109,12 @@ def run_guarded(work: Callable[[], T]) -> T:
     except UserError as error:
         sys.exit(f"error: {error}")
     except Preempted as stopped:
+        again = "run the same command again"
+        if cluster.in_submitit_slurm_job() and cluster.requeue():
+            again = "this job was put back in SLURM's queue"
         print(
             f"{stopped}. A trial stopped after an epoch waits to resume from its "
-            "checkpoint: run the same command again",
+            f"checkpoint: {again}",
             file=sys.stderr,
         )
         raise Interrupted(preemption.EXIT_PREEMPTED) from None
@@ -158,25 +161,27 @@ def run_job(work: Callable[[DictConfig], str], cfg: DictConfig) -> JobResult | N
 
 
 class JobsSummary(Callback):
-    """Hydra callback (conf/config.yaml): after a multirun, one line per job, and a
-    non-zero exit when any job was refused or failed."""
+    """Hydra callback (conf/config.yaml): after a multirun, one line per job naming what set
+    it apart from the others, and a non-zero exit when any job was refused or failed."""
 
     def __init__(self) -> None:
-        self.lines: list[tuple[bool, str]] = []
+        self.jobs: list[tuple[list[str], JobResult]] = []
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        if not in_multirun():
-            return
-        overrides = " ".join(job_return.overrides or [])
+        # (called in the job's process by Hydra's own launcher, and in the command's by
+        # hydra_plugins.mnist_reg_launchers' when the job ran elsewhere; printed only after
+        # a multirun)
         result = job_return._return_value  # read without re-raising a failed job's error
         if not isinstance(result, JobResult):
             result = JobResult(False, f"failed: {result}")
-        self.lines.append((result.ok, f"job {len(self.lines)} ({overrides}): {result.summary}"))
+        self.jobs.append((list(job_return.overrides or []), result))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        failed = sum(not ok for ok, _ in self.lines)
-        print(f"\nmultirun: {len(self.lines) - failed} of {len(self.lines)} jobs succeeded")
-        for _, line in self.lines:
-            print(f"  {line}")
+        failed = sum(not result.ok for _, result in self.jobs)
+        print(f"\nmultirun: {len(self.jobs) - failed} of {len(self.jobs)} jobs succeeded")
+        shared = set.intersection(*(set(o) for o, _ in self.jobs)) if len(self.jobs) > 1 else ()
+        for number, (overrides, result) in enumerate(self.jobs):
+            own = " ".join(o for o in overrides if o not in shared) or "no overrides"
+            print(f"  job {number} ({own}): {result.summary}")
         if failed:
-            sys.exit(f"error: {failed} of {len(self.lines)} jobs were refused or failed")
+            sys.exit(f"error: {failed} of {len(self.jobs)} jobs were refused or failed")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_reg import preemption
+from mnist_reg.cluster import unbound, usable_cores
 from mnist_reg.config.schema import AUTO
 from mnist_reg.errors import Preempted, UserError
 
@@ -74,13 +75,6 @@ class Pool:
     failed: list[str] = field(default_factory=list)
     replaced: int = 0
     preempted: int = 0  # workers that stopped at an epoch's end, as asked
-
-
-def usable_cores() -> list[int]:
-    """The cores this process may run on (its CPU affinity where the system tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
 
 
 def worker_count(setting: int | str, tasks: int) -> int:
@@ -213,7 +207,7 @@ def worker_main(
 ) -> None:
     """One worker process: its cores, its log lines to the command, then ``target``."""
     os.setpgrp()  # Ctrl-C at the terminal goes to the command, which passes it on once
-    if hasattr(os, "sched_setaffinity"):
+    if hasattr(os, "sched_setaffinity") and not unbound():
         os.sched_setaffinity(0, place.cores)
     _log_to(queue, place.index)
     # the command's one SIGINT stops a worker even where the command was started with SIGINT

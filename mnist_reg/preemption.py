@@ -12,8 +12,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-# SIGUSR1: what `sbatch --signal=B:USR1@SECONDS` sends (docs/scale-out.md)
-STOP_SIGNALS = (signal.SIGUSR1,)
+# SIGUSR1: what `sbatch --signal=B:USR1@SECONDS` sends (docs/scale-out.md); SIGUSR2: what
+# submitit has SLURM send before a job's time runs out (hydra/launcher=slurm)
+STOP_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
 CHECKPOINT_STATE = "state.json"  # the file an epoch checkpoint is complete with
 # the exit status of a command stopped this way: "try again" (BSD's EX_TEMPFAIL)
 EXIT_PREEMPTED = 75

@@ -32,6 +32,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 
+from mnist_reg.cluster import allotted_cpus
+
 log = logging.getLogger(__name__)
 
 ARENAS_PER_CORE = 2
@@ -202,10 +204,11 @@ def share_gpus() -> int:
 
 def prepare(threads: int | None = None) -> None:
     """Set up this process for a sweep or repeats, before TensorFlow's threads start: keeps
-    a long run's memory flat; with ``threads`` (a worker's share of the cores), TensorFlow's
-    thread pools sized to it."""
+    a long run's memory flat; with ``threads`` (a worker's share of the cores; by default
+    the CPUs a SLURM job was given), TensorFlow's thread pools sized to it."""
     limit_arenas()
     import_tensorflow()  # here: after the arena cap, before any operation runs
+    threads = threads or allotted_cpus()  # a SLURM job's CPUs, where it is not bound to them
     if threads is not None:
         import tensorflow as tf
 

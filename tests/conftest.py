@@ -3,6 +3,7 @@ tmp_path with what they leave in MLflow."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from mnist_reg.config.schema import Config, as_config, config_dir
+from tests.servers import NoPostgres, Stores, fresh_databases, mlflow_server
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -125,3 +127,16 @@ def tracked_runs(root: Path) -> tuple[MlflowClient, list[Any], list[Any]]:
     children = [r for r in runs if r.data.tags.get("run_type") == "trial"]
     assert len(parents) + len(children) == len(runs)
     return client, parents, children
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[Stores]:
+    """Fresh PostgreSQL databases for the study and the tracking server, and an ``mlflow
+    server`` (``bash .ci/postgres.sh`` starts PostgreSQL)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            optuna_url, mlflow_url = stack.enter_context(fresh_databases("optuna", "mlflow"))
+        except NoPostgres as error:
+            pytest.fail(str(error))
+        uri = stack.enter_context(mlflow_server(mlflow_url, tmp_path))
+        yield Stores(optuna_url, uri, tmp_path)

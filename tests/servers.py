@@ -10,8 +10,9 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_ADMIN_URL = "postgresql://mnist_reg:mnist_reg@127.0.0.1:5432/postgres"
@@ -96,3 +97,20 @@ def _wait_for_health(uri: str, server: subprocess.Popen[bytes], log_path: Path) 
             server.kill()
             raise RuntimeError(f"mlflow server did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
+
+
+@dataclass
+class Stores:
+    storage: str  # the study's PostgreSQL database
+    tracking_uri: str  # http:// of the mlflow server
+    root: Path
+
+    def overrides(self, tiny: Iterable[str] = ()) -> list[str]:
+        """The stores' settings, with ``tiny`` (the tests' small data) after them."""
+        return [
+            f"sweep.storage={self.storage}",
+            f"mlflow.tracking_uri={self.tracking_uri}",
+            f"sweep.kt_directory={self.root}/keras_tuner",
+            *tiny,
+            "sweep.n_startup_trials=1",
+        ]

@@ -12,12 +12,13 @@ import mnist_reg
 PACKAGE = Path(mnist_reg.__file__).parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 CONF = PACKAGE.parent / "conf"
+PLUGINS = PACKAGE.parent / "hydra_plugins"  # mnist-reg's Hydra launchers
 MAX_FUNCTION_LINES = 50
 MAX_MODULE_LINES = 260
 
 
 def _modules() -> list[Path]:
-    return sorted(PACKAGE.rglob("*.py"))
+    return sorted([*PACKAGE.rglob("*.py"), *PLUGINS.rglob("*.py")])
 
 
 def _function_lengths(path: Path) -> list[tuple[str, int]]:
@@ -70,4 +71,8 @@ def test_every_package_folder_is_installed() -> None:
         for folder in [CONF, *(p for p in CONF.rglob("*") if p.is_dir())]
         if any(folder.glob("*.yaml"))
     }
-    assert sorted((folders | configs) - listed) == []
+    plugins = {
+        ".".join(("hydra_plugins", *init.parent.relative_to(PLUGINS).parts))
+        for init in PLUGINS.rglob("__init__.py")
+    }
+    assert sorted((folders | configs | plugins) - listed) == []

@@ -7,57 +7,25 @@ two fresh databases (the study's and the tracking server's) and its own ``mlflow
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import TINY
-from tests.servers import NoPostgres, fresh_databases, mlflow_server
+from tests.servers import NoPostgres, Stores, fresh_databases
 from tests.workers import check_shared_study, kill_mid_trial, run_workers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
 
-@dataclass
-class Stores:
-    storage: str  # the study's PostgreSQL database
-    tracking_uri: str  # http:// of the mlflow server
-    root: Path
-
-    def overrides(self) -> list[str]:
-        return [
-            f"sweep.storage={self.storage}",
-            f"mlflow.tracking_uri={self.tracking_uri}",
-            f"sweep.kt_directory={self.root}/keras_tuner",
-            *TINY,
-            "sweep.n_startup_trials=1",
-        ]
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[Stores]:
-    """Fresh databases for the study and the tracking server, and an ``mlflow server``."""
-    with contextlib.ExitStack() as stack:
-        try:
-            optuna_url, mlflow_url = stack.enter_context(fresh_databases("optuna", "mlflow"))
-        except NoPostgres as error:
-            pytest.fail(str(error))
-        uri = stack.enter_context(mlflow_server(mlflow_url, tmp_path))
-        yield Stores(optuna_url, uri, tmp_path)
-
-
 def test_two_workers_share_one_study_on_postgresql_and_a_tracking_server(
     stores: Stores,
 ) -> None:
-    overrides = ["+technique=dropout", *stores.overrides(), "sweep.n_trials=5"]
+    overrides = ["+technique=dropout", *stores.overrides(TINY), "sweep.n_trials=5"]
     for done in run_workers(2, overrides, stores.root):
         assert done.returncode == 0, done.stdout[-3000:]
     check_shared_study(stores.storage, stores.tracking_uri, "mnist-dropout", 5, "mnist-reg")
@@ -81,7 +49,7 @@ def test_killed_workers_trial_resumes_by_the_heartbeat_on_postgresql(stores: Sto
         "-m",
         "mnist_reg.sweep",
         "+technique=baseline",
-        *stores.overrides(),
+        *stores.overrides(TINY),
         "sweep.heartbeat_interval=1",
         "sweep.grace_period=2",
         "train.epochs=8",

@@ -124,6 +124,7 @@ RULES: dict[str, Rule] = {
     "sweep.pruner": Rule("str", choices=choices(SweepConfig, "pruner")),
     "sweep.seed": Rule("int", 0, 2**32 - 1),
     "sweep.workers": Rule("int", 1, 256, words=(AUTO,)),
+    "sweep.worker": Rule("int", 0, 100_000, optional=True),
     "sweep.n_startup_trials": Rule("int", 0, 100_000),
     "sweep.n_warmup_epochs": Rule("int", 0, 1000),
     "sweep.heartbeat_interval": Rule("int", 1, 3600),

@@ -102,6 +102,9 @@ class SweepConfig:
     # optuna: worker processes this command runs on the study, the cores shared among them;
     # auto: one per core (one where there is a GPU), at most n_trials
     workers: Any = 1  # an int or "auto"
+    # a job's number among a study's workers started as jobs of a multirun, e.g. an array
+    # on SLURM: -m hydra/launcher=slurm sweep.worker='range(8)'; changes nothing trained
+    worker: int | None = None
     heartbeat_interval: int = 60  # seconds; RDB storages only
     grace_period: int = 180  # seconds without a heartbeat before a trial counts as dead
     study_name: str | None = None  # default: <dataset>-<technique>
