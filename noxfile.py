@@ -49,13 +49,16 @@ def _pytest_in_processes(session: nox.Session, markers: str) -> None:
 
 @nox.session(python=PYTHON)
 def scale_out(session: nox.Session) -> None:
-    """Two workers, and a kill -9, on PostgreSQL and an mlflow server on 127.0.0.1.
+    """Two workers, and a kill -9, on PostgreSQL and an mlflow server on 127.0.0.1; job
+    arrays, a multirun and a requeued job on a one-node SLURM cluster.
 
     Needs PostgreSQL: ``bash .ci/postgres.sh`` (as root) starts Debian's and makes the role
-    ``$MNIST_REG_POSTGRES`` names (default postgresql://mnist_reg:mnist_reg@127.0.0.1:5432/postgres).
+    ``$MNIST_REG_POSTGRES`` names (default postgresql://mnist_reg:mnist_reg@127.0.0.1:5432/postgres);
+    and SLURM: ``bash .ci/slurm.sh`` (as root).
     """
-    session.install("-e", ".[test,postgres]")
-    session.run("pytest", "-m", "postgres", "tests/test_scale_out.py", *session.posargs)
+    session.install("-e", ".[test,postgres,cluster]")
+    tests = ["tests/test_scale_out.py", "tests/test_slurm.py"]
+    session.run("pytest", "-m", "postgres or slurm", *tests, *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -96,11 +96,8 @@ AccountingStorageHost=localhost
 $node State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-if [ -d /sys/fs/cgroup/cpu ]; then  # slurmd starts its cgroup plugin even when unused
-    echo "CgroupPlugin=cgroup/v1" > /etc/slurm/cgroup.conf
-else
-    printf 'CgroupPlugin=cgroup/v2\nIgnoreSystemd=yes\n' > /etc/slurm/cgroup.conf
-fi
+# slurmd starts its cgroup plugin even when nothing uses it; on cgroup v1 say which
+if [ -d /sys/fs/cgroup/cpu ]; then echo "CgroupPlugin=cgroup/v1" > /etc/slurm/cgroup.conf; fi
 
 pgrep -x slurmdbd >/dev/null || slurmdbd
 wait_for 60 slurmdbd sacctmgr -n show cluster

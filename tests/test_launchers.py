@@ -4,6 +4,8 @@ each job apart. The launchers on SLURM itself: tests/test_slurm.py."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,9 @@ class DeadJob:
     job_id = "12_1"
     state = "CANCELLED"
 
+    def done(self, force_check: bool = False) -> bool:
+        return True
+
     def results(self) -> list[Any]:
         raise UncompletedJobError(
             "Job 12_1 (task: 0) with path /x/12_1_0_result.pkl\n"
@@ -28,9 +33,26 @@ class DeadJob:
         )
 
 
+class WaitingJob:
+    """A job submitit still counts as waiting (its last accounting state: PENDING)."""
+
+    job_id = "12_2"
+    state = "PENDING"
+
+    def __init__(self) -> None:
+        self.forced = 0
+
+    def done(self, force_check: bool = False) -> bool:
+        self.forced += force_check
+        return False
+
+
 class FinishedJob:
     def __init__(self, returned: JobReturn) -> None:
         self.returned = returned
+
+    def done(self, force_check: bool = False) -> bool:
+        return True
 
     def results(self) -> list[JobReturn]:
         return [self.returned]
@@ -79,3 +101,29 @@ def test_one_job_alone_is_named_by_all_its_overrides(capsys: pytest.CaptureFixtu
     summary.on_job_end(CONFIG, finished(["+technique=l2"], JobResult(True, "done")))
     summary.on_multirun_end(CONFIG)
     assert "  job 0 (+technique=l2): done" in capsys.readouterr().out
+
+
+def test_an_array_job_cancelled_while_it_waited_is_reported_not_waited_for_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SLURM's accounting keeps no record of it, so submitit would wait for it forever."""
+    squeue = tmp_path / "squeue"
+    squeue.write_text(
+        "#!/bin/sh\necho 'slurm_load_jobs error: Invalid job id specified' >&2\nexit 1\n"
+    )
+    squeue.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    job = WaitingJob()
+    returned = launchers.job_return(job, ["sweep.worker=2"], launchers.gone_unrun, poll=0)
+    assert returned.return_value == JobResult(False, "died: job 12_2 left SLURM's queue unrun")
+    assert job.forced == 1  # asked SLURM's accounting once more before saying so
+
+
+def test_a_job_still_in_the_queue_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    squeue = tmp_path / "squeue"
+    squeue.write_text("#!/bin/sh\necho 12_2\n")
+    squeue.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert not launchers.gone_unrun(WaitingJob())

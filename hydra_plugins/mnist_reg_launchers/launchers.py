@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import subprocess
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +36,43 @@ except ImportError:  # the cluster extra is not installed
 log = logging.getLogger("mnist_reg")
 
 
-def job_return(job: Any, overrides: list[str]) -> JobReturn:
+def job_return(
+    job: Any,
+    overrides: list[str],
+    gone: Callable[[Any], bool] = lambda job: False,
+    poll: float = 30,
+) -> JobReturn:
     """The job's own return, or, for a job that ended without one, a failed result that
-    says how it ended (the scheduler's state and the first line of submitit's error)."""
+    says how it ended (the scheduler's state and the first line of submitit's error);
+    ``gone(job)``, asked every ``poll`` seconds: whether the job vanished unrun."""
     from submitit.core.utils import UncompletedJobError
 
     try:
+        while not job.done():
+            if gone(job):
+                return failed(overrides, f"died: job {job.job_id} left SLURM's queue unrun")
+            time.sleep(poll)
         return job.results()[0]
     except UncompletedJobError as error:
         lines = [line for line in str(error).splitlines() if line.strip()]
         how = lines[-1].strip() if lines else type(error).__name__
-        summary = f"died: job {job.job_id} ended {job.state} without a result ({how})"
+        return failed(
+            overrides, f"died: job {job.job_id} ended {job.state} without a result ({how})"
+        )
+
+
+def gone_unrun(job: Any) -> bool:
+    """A SLURM job neither queued nor running nor done: an array's job cancelled while it
+    waited leaves no record in SLURM's accounting, and submitit would wait for it forever."""
+    if job.state not in ("PENDING", "UNKNOWN"):
+        return False
+    queued = subprocess.run(["squeue", "-h", "-j", job.job_id], capture_output=True, text=True)
+    if queued.returncode == 0 and queued.stdout.strip():
+        return False
+    return not job.done(force_check=True)  # not finished a moment ago either
+
+
+def failed(overrides: list[str], summary: str) -> JobReturn:
     returned = JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
     returned.return_value = JobResult(False, summary)
     return returned
@@ -53,6 +81,8 @@ def job_return(job: Any, overrides: list[str]) -> JobReturn:
 if submitit_launcher is not None:
 
     class _WaitsForEveryJob(submitit_launcher.BaseSubmititLauncher):
+        _gone: Callable[[Any], bool] = staticmethod(lambda job: False)
+
         def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Any:
             """Submit the jobs as one array, as Hydra's launcher does; then wait for each,
             reporting it to the callbacks as it would have been reported had it run here."""
@@ -73,7 +103,7 @@ if submitit_launcher is not None:
             jobs = executor.map_array(self, *zip(*arguments, strict=True))
             returns = []
             for job, overrides in zip(jobs, job_overrides, strict=True):
-                returned = job_return(job, list(overrides))
+                returned = job_return(job, list(overrides), self._gone)
                 self.hydra_context.callbacks.on_job_end(config=self.config, job_return=returned)
                 returns.append(returned)
             return returns
@@ -104,6 +134,7 @@ if submitit_launcher is not None:
 
     class SlurmLauncher(_WaitsForEveryJob):
         _EXECUTOR = "slurm"
+        _gone = staticmethod(gone_unrun)
 
     class LocalLauncher(_WaitsForEveryJob):
         _EXECUTOR = "local"

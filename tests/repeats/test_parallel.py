@@ -48,36 +48,7 @@ def _runs(tmp_path: Path) -> tuple[Any, list[Any]]:
     return parent, seeds
 
 
-def test_two_workers_train_the_seeds_once_under_one_parent(tmp_path: Path) -> None:
-    done = subprocess.run(
-        _command(tmp_path, "repeat.count=3"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-3000:]
-    assert "training 3 on 300 images in 2 workers" in output
-    by_worker = {int(seed): int(worker) for worker, seed in FINISHED_SEED.findall(output)}
-    assert by_worker == {1000: 0, 1001: 1, 1002: 0}  # dealt out by position, each once
-    parent, seeds = _runs(tmp_path)
-    assert parent.info.status == "FINISHED"
-    assert sorted(int(r.data.tags["repeat_seed"]) for r in seeds) == [1000, 1001, 1002]
-    assert all(r.info.status == "FINISHED" and "test_accuracy" in r.data.metrics for r in seeds)
-    assert "test_accuracy over 3 seeds" in done.stdout  # one table, printed once
-    assert done.stdout.count("Repeats of") == 1
-
-    again = subprocess.run(
-        _command(tmp_path, "repeat.count=3"), cwd=tmp_path, capture_output=True, text=True
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "3 already finished, training 0" in again.stdout + again.stderr
-    assert "worker 0 started" not in again.stdout + again.stderr  # nothing to train
-    assert len(_runs(tmp_path)[1]) == 3
-
-
-def test_a_killed_worker_is_replaced_and_every_seed_finishes(tmp_path: Path) -> None:
+def test_two_workers_train_each_seed_once_one_killed_mid_seed_replaced(tmp_path: Path) -> None:
     # seeds of some seconds: the kill lands mid-seed
     slower = ("repeat.count=3", "train.epochs=8", "data.train_size=2000")
     command = subprocess.Popen(
@@ -109,4 +80,17 @@ def test_a_killed_worker_is_replaced_and_every_seed_finishes(tmp_path: Path) -> 
         (1001, "KILLED"),  # the killed worker's run, ended by the command
         (1002, "FINISHED"),
     ]
-    assert "test_accuracy over 3 seeds" in output
+    assert "training 3 on 2000 images in 2 workers" in output
+    by_worker = {int(seed): int(worker) for worker, seed in FINISHED_SEED.findall(output)}
+    assert by_worker == {1000: 0, 1001: 1, 1002: 0}  # dealt out by position, each once
+    assert all("test_accuracy" in r.data.metrics for r in seeds if r.info.status == "FINISHED")
+    assert output.count("test_accuracy over 3 seeds") == 1  # one table, printed once
+    assert output.count("Repeats of") == 1
+
+    again = subprocess.run(
+        _command(tmp_path, *slower), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "3 already finished, training 0" in again.stdout + again.stderr
+    assert "worker 0 started" not in again.stdout + again.stderr  # nothing to train
+    assert len(_runs(tmp_path)[1]) == 4

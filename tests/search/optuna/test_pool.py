@@ -79,37 +79,6 @@ def _nothing_running(tmp_path: Path) -> None:
     assert runs and all(r.info.status != "RUNNING" for r in runs)
 
 
-@pytest.mark.slow
-@pytest.mark.e2e
-@pytest.mark.usefixtures("mnist_available")
-def test_two_workers_from_one_command_share_the_study_exactly(tmp_path: Path) -> None:
-    done = subprocess.run(
-        _command(tmp_path, "sweep.n_trials=4"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    check_shared_study(
-        f"sqlite:///{tmp_path}/mlruns/optuna.db",
-        f"sqlite:///{tmp_path}/mlruns/mlflow.db",
-        "mnist-dropout",
-        4,
-        "mnist-reg",
-    )
-    assert done.stdout.count("Study mnist-dropout: 4 trials") == 1  # one summary, not two
-    assert {int(m[0]) for m in STARTED.findall(done.stdout + done.stderr)} == {0, 1}
-    trained = {int(m[0]) for m in EPOCH.findall(done.stdout + done.stderr)}
-    assert trained == {0, 1}  # both workers trained, and said so in the one log
-    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
-    (parent,) = client.search_runs(
-        [client.get_experiment_by_name("mnist-reg").experiment_id],  # type: ignore[union-attr]
-        "tags.run_type = 'sweep'",
-    )
-    assert parent.data.tags["sweep.workers"] == "2"  # what the command was run with
-
-
 def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         command,
@@ -125,7 +94,9 @@ def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
 @pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.usefixtures("mnist_available")
-def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_exact(tmp_path: Path) -> None:
+def test_two_workers_share_the_study_exactly_one_killed_mid_trial_replaced(
+    tmp_path: Path,
+) -> None:
     # trials of some seconds: the kill lands mid-trial
     slower = ("sweep.n_trials=4", "train.epochs=8", "data.train_size=2000")
     sweep = _start(_command(tmp_path, *slower), tmp_path)
@@ -150,6 +121,23 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_exact(tmp_path
     assert len(study.trials) == 4
     assert "waits to resume from its checkpoint" in output
     _nothing_running(tmp_path)
+    # one study, one parent run, a run per trial, all finished; one summary, not two
+    check_shared_study(
+        f"sqlite:///{tmp_path}/mlruns/optuna.db",
+        f"sqlite:///{tmp_path}/mlruns/mlflow.db",
+        "mnist-dropout",
+        4,
+        "mnist-reg",
+    )
+    assert output.count("Study mnist-dropout: 4 trials") == 1
+    assert {int(m[0]) for m in STARTED.findall(output)} == {0, 1}
+    assert {int(m[0]) for m in EPOCH.findall(output)} == {0, 1}  # both trained, in one log
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    (parent,) = client.search_runs(
+        [client.get_experiment_by_name("mnist-reg").experiment_id],  # type: ignore[union-attr]
+        "tags.run_type = 'sweep'",
+    )
+    assert parent.data.tags["sweep.workers"] == "2"  # what the command was run with
 
 
 @pytest.mark.slow

@@ -14,10 +14,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("mnist_available")]
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("workers", "n_trials"), [(2, 5), (8, 10)])
-def test_workers_on_one_fresh_store_share_the_study_exactly(
-    tmp_path: Path, workers: int, n_trials: int
-) -> None:
+def test_eight_workers_on_one_fresh_store_share_the_study_exactly(tmp_path: Path) -> None:
+    """Separate commands racing to make the study, its parent run and its trials (two
+    workers of one command: tests/search/optuna/test_pool.py; on PostgreSQL:
+    tests/test_scale_out.py)."""
+    workers, n_trials = 8, 10
     overrides = [
         "+technique=dropout",
         *tiny_overrides(tmp_path),
