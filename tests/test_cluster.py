@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +106,17 @@ def test_a_requeue_slurm_refuses_is_logged_and_the_job_ends_as_stopped(
     monkeypatch.setenv("SLURM_JOB_ID", "7")
     assert cluster.requeue() is False
     assert "could not requeue SLURM job 7" in caplog.text
+
+
+def test_tensorflows_threads_follow_the_cpus_a_slurm_job_was_given() -> None:
+    show = (
+        "from mnist_reg import process; process.prepare(); import tensorflow as tf; "
+        "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+        "tf.config.threading.get_inter_op_parallelism_threads())"
+    )
+    environment = {**os.environ, "SLURM_CPUS_PER_TASK": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    shown = subprocess.run(
+        [sys.executable, "-c", show], env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.split() == ["1", "1"]
