@@ -30,13 +30,13 @@ PARALLEL = ["-n", str(min(4, CORES or 1))]
 def tests(session: nox.Session) -> None:
     """The test suite on tiny real-data slices, minutes; extra arguments go to pytest."""
     # The long end-to-end runs, the browser and the PostgreSQL tests have sessions of their own.
-    _pytest_in_processes(session, "not e2e and not browser and not postgres")
+    _pytest_in_processes(session, "not e2e and not browser and not postgres and not slurm")
 
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """The long end-to-end runs (several processes, signals, a whole study); run by CI."""
-    _pytest_in_processes(session, "e2e and not browser and not postgres")
+    _pytest_in_processes(session, "e2e and not browser and not postgres and not slurm")
 
 
 def _pytest_in_processes(session: nox.Session, markers: str) -> None:

@@ -7,6 +7,7 @@ and ``bash .ci/postgres.sh``; the jobs run this interpreter on this machine, 1 C
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -66,7 +67,11 @@ def submitted_jobs(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert command.poll() is None, finish(command)[1][-3000:]
-        folders = sorted(p.name for p in (root / "multirun" / ".submitit").glob("[0-9]*"))
+        folders = sorted(
+            p.name
+            for p in (root / "multirun" / ".submitit").glob("*")
+            if p.is_dir() and re.fullmatch(r"\d+(_\d+)?", p.name)  # not submitit's pickles
+        )
         tasks = [name for name in folders if "_" in name] or folders  # not the array's own
         if len(tasks) >= count:
             return tasks
@@ -90,7 +95,8 @@ def test_three_jobs_of_an_array_share_one_study_on_postgresql(stores: Stores) ->
     for worker in range(3):
         assert f"job {worker} (sweep.worker={worker}): study mnist-dropout" in output
     check_shared_study(stores.storage, stores.tracking_uri, "mnist-dropout", 5, "mnist-reg")
-    jobs = [p.name for p in (stores.root / "multirun" / ".submitit").glob("[0-9]*_*")]
+    folders = (stores.root / "multirun" / ".submitit").glob("*")
+    jobs = [p.name for p in folders if p.is_dir() and re.fullmatch(r"\d+_\d+", p.name)]
     assert len(jobs) == 3 and len({job.split("_")[0] for job in jobs}) == 1  # one array
 
 
