@@ -86,8 +86,9 @@ def one_trial(study: Any, client: Any, experiment: str, parent: str, files: Path
     study.tell(trial, 0.985)
 
 
-def worker(storage: str, uri: str, parent: str, until: float, folder: Path) -> dict[str, Any]:
-    """One simulated worker: trials until ``until``; each one's (start, end), and errors."""
+def worker(storage: str, uri: str, parent: str, seconds: float, folder: Path) -> dict[str, Any]:
+    """One simulated worker: trials for ``seconds`` from when its clients are made; each
+    one's (start, end), and errors."""
     import mlflow
     import optuna
 
@@ -102,6 +103,7 @@ def worker(storage: str, uri: str, parent: str, until: float, folder: Path) -> d
     study = ClaimingStudy("bench", store, sampler, pruner, lock, 10**9)
     times: list[tuple[float, float]] = []
     errors: collections.Counter[str] = collections.Counter()
+    until = time.time() + seconds
     while time.time() < until:
         start = time.time()
         try:
@@ -120,7 +122,7 @@ def process_main(args: tuple[int, str, str, str, float, str]) -> list[dict[str, 
 
     import optuna
 
-    threads, storage, uri, parent, until, folder = args
+    threads, storage, uri, parent, seconds, folder = args
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     files = Path(folder)
@@ -130,7 +132,7 @@ def process_main(args: tuple[int, str, str, str, float, str]) -> list[dict[str, 
 
     def run(index: int) -> None:
         try:
-            results[index] = worker(storage, uri, parent, until, files)
+            results[index] = worker(storage, uri, parent, seconds, files)
         except Exception as error:  # a worker that could not even start
             failed = collections.Counter({f"start: {type(error).__name__}: {error}"[:120]: 1})
             results[index] = {"times": [], "errors": failed}
@@ -165,11 +167,10 @@ def measure(workers: int, processes: int, seconds: float) -> dict[str, Any]:
         parent = prepare(optuna_url, uri)
         count = min(processes, workers)
         shares = [workers // count + (i < workers % count) for i in range(count)]
-        until = time.time() + seconds
         jobs = []
         for i, threads in enumerate(shares):
             (Path(tmp) / f"p{i}").mkdir()
-            jobs.append((threads, optuna_url, uri, parent, until, str(Path(tmp) / f"p{i}")))
+            jobs.append((threads, optuna_url, uri, parent, seconds, str(Path(tmp) / f"p{i}")))
         with multiprocessing.get_context("spawn").Pool(count) as pool:
             results = [r for rs in pool.map(process_main, jobs) for r in rs]
     return summarize(results)

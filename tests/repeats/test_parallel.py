@@ -50,7 +50,7 @@ def _runs(tmp_path: Path) -> tuple[Any, list[Any]]:
 
 def test_two_workers_train_each_seed_once_one_killed_mid_seed_replaced(tmp_path: Path) -> None:
     # seeds of some seconds: the kill lands mid-seed
-    slower = ("repeat.count=3", "train.epochs=8", "data.train_size=2000")
+    slower = ("repeat.count=3", "train.epochs=5", "data.train_size=2000")
     command = subprocess.Popen(
         _command(tmp_path, *slower),
         cwd=tmp_path,

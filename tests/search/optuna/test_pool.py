@@ -98,7 +98,7 @@ def test_two_workers_share_the_study_exactly_one_killed_mid_trial_replaced(
     tmp_path: Path,
 ) -> None:
     # trials of some seconds: the kill lands mid-trial
-    slower = ("sweep.n_trials=4", "train.epochs=8", "data.train_size=2000")
+    slower = ("sweep.n_trials=4", "train.epochs=5", "data.train_size=2000")
     sweep = _start(_command(tmp_path, *slower), tmp_path)
     assert sweep.stdout is not None
     lines, pids = [], {}
