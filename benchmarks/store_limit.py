@@ -44,15 +44,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from storage_overhead import ARTIFACT_BYTES  # a trial's artifacts, as replayed there
 
 RESULTS = Path(__file__).parent / "results" / "store_limit.md"
-ARTIFACT_BYTES = {
-    "config.yaml": 2_000,
-    "model_summary.txt": 3_000,
-    "learning_curves.png": 60_000,
-    "confusion_matrix.png": 45_000,
-    "model.keras": 1_150_000,
-}
 EPOCHS = 5
 
 
