@@ -57,9 +57,11 @@ def require_writable_output(folder: str = "mlruns") -> None:
 def quiet_libraries() -> None:
     """Defaults that keep libraries' chatter off the user's screen (a user's own setting
     wins): TensorFlow's C++ INFO and WARNING lines, MLflow's artifact progress bars (a bar
-    per 2 kB download in compare). What still prints, and why: docs/sweeps.md."""
+    per 2 kB download in compare) and the two links MLflow prints for every run ended
+    through a tracking server (a pair a trial). What still prints, and why: docs/sweeps.md."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def console(main: Callable[[], None]) -> Callable[[], None]:
