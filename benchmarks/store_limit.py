@@ -9,11 +9,11 @@ again for ``--seconds``: Optuna (claim a slot under the worker lock and ask, thr
 suggestions, five report/should_prune pairs, six user attributes, tell) and MLflow (a nested
 run, 25 params, five metrics per epoch for five epochs, nine final metrics, tags, five
 artifacts totalling ~1.3 MB, end the run): the pattern of ``storage_overhead.py``, with the
-per-epoch learning rate a trial now logs. Each worker has its own Optuna storage (its own
-database connections) and its own MLflow client, as a worker process has. Workers are threads
-spread over ``--processes`` processes: 256 interpreters with Optuna and MLflow loaded would
-not fit in this machine's memory. A call that fails is counted as an error with its kind,
-and the worker goes on with its next trial.
+per-epoch learning rate a trial now logs (``store_worker.py``). Each worker has its own
+Optuna storage (its own database connections) and its own MLflow client, as a worker process
+has. Workers are threads spread over ``--processes`` processes: 256 interpreters with Optuna
+and MLflow loaded would not fit in this machine's memory. A call that fails is counted as an
+error with its kind, and the worker goes on with its next trial.
 
 Each level gets fresh databases and a fresh ``mlflow server`` (4 workers) over PostgreSQL
 (``bash .ci/postgres.sh``), all on this machine, which also runs the simulated workers.
@@ -26,6 +26,20 @@ Decided before the first run:
 - the bottleneck: the number of real workers whose trials the stores can keep up with,
   limit x a real trial's seconds (``--trial-seconds``: the tutorial's trial, 5 epochs of
   55,000 images, about 150 s on 2 cores, benchmarks/results/command_speed.md).
+
+Amended on 2026-12-07, after two short checks (1, 2 and 4 workers for 10 to 20 s) and before
+the planned run; the estimator and the limit above are unchanged:
+- the CPU seconds a trial costs each part (PostgreSQL with its backends, the mlflow server
+  with its workers, the gRPC proxy, the simulated workers), from ``/proc`` over the level;
+  on this machine everything shares 2 cores, so the limit measured is the machine's. The
+  projection for a store host of its own: its cores / the stores' CPU seconds a trial, an
+  upper bound that holds only while CPU, not the worker lock or the disk, limits;
+- the seconds ``ask`` takes (the worker lock is held inside it), p50 and p99: where the
+  lock, which admits one ask at a time across all workers, sets the pace, ask's time grows
+  with the workers while the stores' CPU a trial does not;
+- variants, each measured at every level: ``base`` (today's calls), ``batched`` (each
+  epoch's MLflow metrics in one call at the trial's end), ``grpc`` (Optuna through its gRPC
+  storage proxy); MLflow's run links are not printed (as in the commands since e0be357).
 Results: ``benchmarks/results/store_limit.md``.
 """
 
@@ -34,111 +48,24 @@ from __future__ import annotations
 import argparse
 import collections
 import multiprocessing
+import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from storage_overhead import ARTIFACT_BYTES  # a trial's artifacts, as replayed there
+import proc_cpu
+from store_worker import VARIANTS, Job, process_main
 
 RESULTS = Path(__file__).parent / "results" / "store_limit.md"
-EPOCHS = 5
-
-
-def one_trial(study: Any, client: Any, experiment: str, parent: str, files: Path) -> None:
-    """The store calls of one trial (see the docstring), through ``client``'s REST calls."""
-    from mlflow.entities import Metric, Param, RunTag
-
-    trial = study.ask()
-    rate = trial.suggest_float("rate", 0.0, 0.6)
-    trial.suggest_categorical("second", [True, False])
-    trial.suggest_float("second_rate", 0.0, 0.6)
-    run = client.create_run(
-        experiment, tags={"run_type": "trial", "mlflow.parentRunId": parent}
-    ).info.run_id
-    client.log_batch(run, params=[Param(f"param_{i}", str(i)) for i in range(25)])
-    for epoch in range(EPOCHS):
-        now = int(time.time() * 1000)
-        names = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
-        client.log_batch(run, metrics=[Metric(n, rate, now, epoch) for n in names])
-        trial.report(0.98 + epoch / 1000, epoch)
-        trial.should_prune()
-    now = int(time.time() * 1000)
-    client.log_batch(run, metrics=[Metric(f"final_{i}", float(i), now, 0) for i in range(9)])
-    tags = {"trial_number": str(trial.number), "trial_state": "COMPLETE"}
-    client.log_batch(run, tags=[RunTag(k, v) for k, v in tags.items()])
-    for name in ARTIFACT_BYTES:
-        client.log_artifact(run, str(files / name))
-    for key in ("seed", "epochs_trained", "train_seconds", "test_accuracy", "a", "b"):
-        trial.set_user_attr(key, 1.0)
-    client.set_terminated(run)
-    study.tell(trial, 0.985)
-
-
-def worker(storage: str, uri: str, parent: str, seconds: float, folder: Path) -> dict[str, Any]:
-    """One simulated worker: trials for ``seconds`` from when its clients are made; each
-    one's (start, end), and errors."""
-    import mlflow
-    import optuna
-
-    from mnist_reg.search.locks import StorageLock
-    from mnist_reg.search.optuna.workers import ClaimingStudy
-
-    client = mlflow.MlflowClient(uri)
-    experiment = client.get_experiment_by_name("bench").experiment_id  # type: ignore[union-attr]
-    store = optuna.storages.RDBStorage(storage, heartbeat_interval=60, grace_period=180)
-    lock = StorageLock(storage)
-    sampler, pruner = optuna.samplers.RandomSampler(), optuna.pruners.MedianPruner()
-    study = ClaimingStudy("bench", store, sampler, pruner, lock, 10**9)
-    times: list[tuple[float, float]] = []
-    errors: collections.Counter[str] = collections.Counter()
-    until = time.time() + seconds
-    while time.time() < until:
-        start = time.time()
-        try:
-            one_trial(study, client, experiment, parent, folder)
-        except Exception as error:  # counted: what a worker at this load would meet
-            errors[f"{type(error).__name__}: {str(error).splitlines()[0][:80]}"] += 1
-            time.sleep(1)  # as a worker would before trying again
-            continue
-        times.append((start, time.time()))
-    return {"times": times, "errors": errors}
-
-
-def process_main(args: tuple[int, str, str, str, float, str]) -> list[dict[str, Any]]:
-    """One process: ``threads`` workers as threads, each with its own stores' clients."""
-    import logging
-
-    import optuna
-
-    threads, storage, uri, parent, seconds, folder = args
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    files = Path(folder)
-    for name, size in ARTIFACT_BYTES.items():
-        (files / name).write_bytes(b"\0" * size)
-    results: list[dict[str, Any]] = [{} for _ in range(threads)]
-
-    def run(index: int) -> None:
-        try:
-            results[index] = worker(storage, uri, parent, seconds, files)
-        except Exception as error:  # a worker that could not even start
-            failed = collections.Counter({f"start: {type(error).__name__}: {error}"[:120]: 1})
-            results[index] = {"times": [], "errors": failed}
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return results
 
 
 def prepare(storage: str, uri: str) -> str:
@@ -152,13 +79,47 @@ def prepare(storage: str, uri: str) -> str:
     return str(client.create_run(experiment, tags={"run_type": "sweep"}).info.run_id)
 
 
-def measure(workers: int, processes: int, seconds: float) -> dict[str, Any]:
+@contextmanager
+def proxy(storage: str, variant: str) -> Any:
+    """For the grpc variant, Optuna's gRPC proxy over ``storage`` in a process of its own:
+    yields (port, pid); else (None, None)."""
+    if variant != "grpc":
+        yield None, None
+        return
+    import optuna
+    from store_worker import serve_proxy
+
+    from tests.servers import free_port
+
+    port = free_port()
+    server = multiprocessing.get_context("spawn").Process(target=serve_proxy, args=(storage, port))
+    server.start()
+    try:
+        optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port).wait_server_ready(60)
+        yield port, server.pid
+    finally:
+        server.terminate()
+        server.join(30)
+
+
+def stores_cpu(uri: str, proxy_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of PostgreSQL, the mlflow server at ``uri`` and the proxy."""
+    port = int(uri.rsplit(":", 1)[1])
+    return {
+        "database": proc_cpu.tree_seconds(proc_cpu.postgres),
+        "tracking server": proc_cpu.tree_seconds(proc_cpu.listening_on(port)),
+        "gRPC proxy": proc_cpu.tree_seconds(proc_cpu.process(proxy_pid)) if proxy_pid else 0.0,
+    }
+
+
+def measure(workers: int, processes: int, seconds: float, variant: str) -> dict[str, Any]:
     from tests.servers import fresh_databases, mlflow_server
 
     with (
         tempfile.TemporaryDirectory(prefix="mnist-reg-store-limit-") as tmp,
         fresh_databases("limit_optuna", "limit_mlflow") as (optuna_url, mlflow_url),
         mlflow_server(mlflow_url, Path(tmp), workers=4) as uri,
+        proxy(optuna_url, variant) as (port, proxy_pid),
     ):
         parent = prepare(optuna_url, uri)
         count = min(processes, workers)
@@ -166,10 +127,22 @@ def measure(workers: int, processes: int, seconds: float) -> dict[str, Any]:
         jobs = []
         for i, threads in enumerate(shares):
             (Path(tmp) / f"p{i}").mkdir()
-            jobs.append((threads, optuna_url, uri, parent, seconds, str(Path(tmp) / f"p{i}")))
+            folder = str(Path(tmp) / f"p{i}")
+            jobs.append(Job(threads, optuna_url, uri, parent, seconds, folder, variant, port))
+        time.sleep(5)  # the server's start-up work (its job consumer) done before counting
+        before = stores_cpu(uri, proxy_pid)
+        clients = resource.getrusage(resource.RUSAGE_CHILDREN)
         with multiprocessing.get_context("spawn").Pool(count) as pool:
             results = [r for rs in pool.map(process_main, jobs) for r in rs]
-    return summarize(results)
+        time.sleep(1)  # the workers' database connections closed, their backends reaped
+        after = stores_cpu(uri, proxy_pid)
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    summary = summarize(results)
+    trials = sum(len(r["times"]) for r in results) or float("nan")
+    cpu = {name: (after[name] - before[name]) / trials for name in before}
+    used = done.ru_utime + done.ru_stime - clients.ru_utime - clients.ru_stime
+    cpu["workers"] = used / trials
+    return {**summary, "cpu": cpu}
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -178,63 +151,92 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         errors.update(result["errors"])
     counted = [t for r in results for t in r["times"][1:]]  # each worker's first warms up
     warm = [r["times"] for r in results if len(r["times"]) >= 2]
-    summary: dict[str, Any] = {"errors": errors, "trials": len(counted), "idle": len(results)}
-    summary["idle"] = sum(len(r["times"]) < 2 for r in results)  # never past its warm-up
+    idle = sum(len(r["times"]) < 2 for r in results)  # never past its warm-up
+    summary: dict[str, Any] = {"errors": errors, "trials": len(counted), "idle": idle}
+    nan = float("nan")
     if not counted or not warm:
         return {
             **summary,
-            "p50": float("nan"),
-            "p90": float("nan"),
-            "p99": float("nan"),
-            "throughput": float("nan"),
+            "p50": nan,
+            "p90": nan,
+            "p99": nan,
+            "ask50": nan,
+            "ask99": nan,
+            "throughput": nan,
         }
-    per_trial = sorted(end - start for start, end in counted)
+    per_trial = sorted(end - start for start, end, _ in counted)
+    asks = sorted(ask for _, _, ask in counted)
     first = max(times[1][0] for times in warm)
     last = min(times[-1][1] for times in warm)
     inside = [t for t in counted if t[0] >= first and t[1] <= last]
-    centiles = statistics.quantiles(per_trial, n=100) if len(per_trial) > 1 else per_trial * 99
     return {
         **summary,
         "p50": statistics.median(per_trial),
-        "p90": centiles[89],
-        "p99": centiles[98],
-        "throughput": len(inside) / (last - first) if last > first and inside else float("nan"),
+        "p90": centile(per_trial, 90),
+        "p99": centile(per_trial, 99),
+        "ask50": statistics.median(asks),
+        "ask99": centile(asks, 99),
+        "throughput": len(inside) / (last - first) if last > first and inside else nan,
     }
 
 
-def write(rows: list[tuple[int, dict[str, Any]]], args: argparse.Namespace) -> None:
-    limit = max(
-        (r["throughput"] for _, r in rows if r["throughput"] == r["throughput"]), default=0
-    )
+def centile(values: list[float], which: int) -> float:
+    return statistics.quantiles(values, n=100)[which - 1] if len(values) > 1 else values[0]
+
+
+def write(rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace) -> None:
     lines = [
         "# How many workers one PostgreSQL and one mlflow server feed",
         "",
         f"`python benchmarks/store_limit.py --workers {' '.join(map(str, args.workers))} "
-        f"--seconds {args.seconds:g} --processes {args.processes}`; the plan, estimator and "
-        "projection are in the script's docstring, fixed before the first run.",
+        f"--seconds {args.seconds:g} --processes {args.processes} --variants "
+        f"{' '.join(args.variants)}`; the plan, estimator and projection are in the script's "
+        "docstring.",
         "",
-        f"Machine: {platform.machine()}, {multiprocessing.cpu_count()} CPUs, Python "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; PostgreSQL, the mlflow server (4 workers) and the "
         "simulated workers all on it.",
         "",
-        "| workers | trials/s, all workers | s/trial p50 | p90 | p99 | trials | "
-        "workers never past warm-up | errors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| variant | workers | trials/s | s/trial p50 | p90 | p99 | ask p50 | ask p99 | "
+        "CPU s/trial: database | tracking server | gRPC proxy | workers | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for workers, r in rows:
+    for variant, workers, r in rows:
         errors = "; ".join(f"{n} x {kind}" for kind, n in r["errors"].most_common(3)) or "none"
+        if r["idle"]:
+            errors += f" ({r['idle']} workers never past their first trial)"
+        cpu = " | ".join(f"{r['cpu'][k]:.3f}" for k in CPU_PARTS)
         lines.append(
-            f"| {workers} | {r['throughput']:.2f} | {r['p50']:.2f} | {r['p90']:.2f} | "
-            f"{r['p99']:.2f} | {r['trials']} | {r['idle']} | {errors} |"
+            f"| {variant} | {workers} | {r['throughput']:.2f} | {r['p50']:.2f} | "
+            f"{r['p90']:.2f} | {r['p99']:.2f} | {r['ask50']:.3f} | {r['ask99']:.3f} | {cpu} | "
+            f"{errors} |"
         )
-    lines += [
-        "",
-        f"Limit: {limit:.2f} trials/s. With a real trial of {args.trial_seconds:g} s, the stores "
-        f"keep up with about {limit * args.trial_seconds:.0f} workers training at once.",
-    ]
+    lines += ["", *projection(rows, args.trial_seconds)]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"written to {RESULTS}")
+
+
+CPU_PARTS = ("database", "tracking server", "gRPC proxy", "workers")
+
+
+def projection(rows: list[tuple[str, int, dict[str, Any]]], trial_seconds: float) -> list[str]:
+    """Per variant: the limit here, and what a dedicated store host would sustain."""
+    lines = []
+    for variant in dict.fromkeys(v for v, _, _ in rows):
+        mine = [r for v, _, r in rows if v == variant and r["throughput"] == r["throughput"]]
+        if not mine:
+            continue
+        best = max(mine, key=lambda r: r["throughput"])
+        store = sum(best["cpu"][k] for k in CPU_PARTS[:3])
+        lines.append(
+            f"- {variant}: limit here {best['throughput']:.2f} trials/s, so about "
+            f"{best['throughput'] * trial_seconds:.0f} real workers of {trial_seconds:g} s "
+            f"trials; the stores used {store:.3f} CPU s a trial at that level, so a store "
+            f"host of its own with 8 cores would sustain at most {8 / store:.0f} trials/s "
+            f"(about {8 / store * trial_seconds:.0f} workers) if CPU were all that limits it."
+        )
+    return lines
 
 
 def main() -> None:
@@ -243,17 +245,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="each level's duration")
     parser.add_argument("--processes", type=int, default=8, help="the workers' processes")
     parser.add_argument("--trial-seconds", type=float, default=150, help="a real trial's")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     args = parser.parse_args()
+    # what the commands do (mnist_reg.cli.quiet_libraries): no links printed per run
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     rows = []
-    for workers in args.workers:
-        result = measure(workers, args.processes, args.seconds)
-        rows.append((workers, result))
-        print(
-            f"{workers} workers: {result['throughput']:.2f} trials/s, p50 {result['p50']:.2f} s, "
-            f"p99 {result['p99']:.2f} s, {sum(result['errors'].values())} errors",
-            flush=True,
-        )
-    write(rows, args)
+    for variant in args.variants:
+        for workers in args.workers:
+            result = measure(workers, args.processes, args.seconds, variant)
+            rows.append((variant, workers, result))
+            print(
+                f"{variant}, {workers} workers: {result['throughput']:.2f} trials/s, "
+                f"p50 {result['p50']:.2f} s, {sum(result['errors'].values())} errors, "
+                f"CPU s/trial {result['cpu']}",
+                flush=True,
+            )
+            write(rows, args)
 
 
 if __name__ == "__main__":
