@@ -15,6 +15,12 @@ import tempfile
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
+# Python's bytecode cache on, for every session's installs and commands: where
+# PYTHONDONTWRITEBYTECODE is set (it is on the machines this project is developed and tested
+# on) and uv installs without compiling, every Python process the tests start compiled
+# TensorFlow, MLflow and Optuna from source again: 18 s to import the three instead of 6
+# (benchmarks/results/test_durations.md), in each of the hundreds of processes CI starts.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 

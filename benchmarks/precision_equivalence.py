@@ -30,6 +30,10 @@ about 15 s) only the float32 arms train, and the pair is completed on such a mac
 Each row records the CPU it trained on (``cpu``); the seconds ratio is reported over the
 pairs trained on one CPU.
 
+Amended 2026-12-07, after all ten pairs (reporting only; the test and the decision are the
+ones planned): the report also gives the two one-sided tests' own p-values, which say on which
+side equivalence failed, and names the pairs whose two runs trained on different CPUs.
+
 Each run is a ``repeat`` run in the MLflow store ``mlruns/precision`` (not committed); its
 row goes to ``benchmarks/results/precision_equivalence.csv`` (committed) as it finishes, the
 report to ``precision_equivalence.md``. A rerun, on this machine or a fresh clone, trains
@@ -157,7 +161,8 @@ def verdict(table: pd.DataFrame) -> list[str]:
         return [f"{len(pairs)} complete pairs of {len(SEEDS)}: no test yet."]
     bf16, f32 = pairs["mixed_bfloat16"].to_numpy(), pairs["float32"].to_numpy()
     difference = bf16 - f32
-    p_paired = float(ttost_paired(bf16, f32, -MARGIN, MARGIN)[0])
+    p_paired, (_, p_below, _), (_, p_above, _) = ttost_paired(bf16, f32, -MARGIN, MARGIN)
+    p_paired = float(p_paired)
     p_ind = float(ttost_ind(bf16, f32, -MARGIN, MARGIN, usevar="unequal")[0])
 
     low, high = stats.t.interval(
@@ -172,7 +177,10 @@ def verdict(table: pd.DataFrame) -> list[str]:
         f"90% t interval [{100 * low:+.3f}, {100 * high:+.3f}] (SD of the differences "
         f"{100 * difference.std(ddof=1):.3f}).",
         f"TOST, margin +-{100 * MARGIN:.2f} points: paired p = {p_paired:.4f}; "
-        f"independent (Welch) p = {p_ind:.4f}.",
+        f"independent (Welch) p = {p_ind:.4f}. Its two one-sided tests: bfloat16 less than "
+        f"{100 * MARGIN:.2f} points below float32, p = {float(p_below):.4f}; less than "
+        f"{100 * MARGIN:.2f} points above, p = {float(p_above):.4f}.",
+        *across_cpus(table),
     ]
     if not complete:
         lines.append("Not all pairs are in: no decision yet (the plan is 10 pairs).")
@@ -184,6 +192,16 @@ def verdict(table: pd.DataFrame) -> list[str]:
     else:
         lines.append("**Not shown equivalent** within +-0.10 points: the default stays `float32`.")
     return lines
+
+
+def across_cpus(table: pd.DataFrame) -> list[str]:
+    """The pairs whose two runs trained on different CPUs, named."""
+    mixed = sorted(
+        seed for seed, cpus in table.groupby("seed")["cpu"].nunique().items() if cpus > 1
+    )
+    if not mixed:
+        return []
+    return [f"Pairs whose two runs trained on different CPUs: {', '.join(map(str, mixed))}."]
 
 
 def seconds_lines(table: pd.DataFrame) -> list[str]:
