@@ -196,9 +196,8 @@ def verdict(table: pd.DataFrame) -> list[str]:
 
 def across_cpus(table: pd.DataFrame) -> list[str]:
     """The pairs whose two runs trained on different CPUs, named."""
-    mixed = sorted(
-        seed for seed, cpus in table.groupby("seed")["cpu"].nunique().items() if cpus > 1
-    )
+    counts = table.groupby("seed")["cpu"].nunique()
+    mixed = sorted(int(seed) for seed in counts[counts > 1].index)
     if not mixed:
         return []
     return [f"Pairs whose two runs trained on different CPUs: {', '.join(map(str, mixed))}."]

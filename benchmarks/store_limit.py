@@ -55,14 +55,13 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import proc_cpu
+from store_probes import max_connections, peak_connections, proxy, stores_cpu
 from store_worker import VARIANTS, Job, process_main
 
 RESULTS = Path(__file__).parent / "results" / "store_limit.md"
@@ -77,39 +76,6 @@ def prepare(storage: str, uri: str) -> str:
     client = mlflow.MlflowClient(uri)
     experiment = client.create_experiment("bench")
     return str(client.create_run(experiment, tags={"run_type": "sweep"}).info.run_id)
-
-
-@contextmanager
-def proxy(storage: str, variant: str) -> Any:
-    """For the grpc variant, Optuna's gRPC proxy over ``storage`` in a process of its own:
-    yields (port, pid); else (None, None)."""
-    if variant != "grpc":
-        yield None, None
-        return
-    import optuna
-    from store_worker import serve_proxy
-
-    from tests.servers import free_port
-
-    port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=serve_proxy, args=(storage, port))
-    server.start()
-    try:
-        optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port).wait_server_ready(60)
-        yield port, server.pid
-    finally:
-        server.terminate()
-        server.join(30)
-
-
-def stores_cpu(uri: str, proxy_pid: int | None) -> dict[str, float]:
-    """CPU seconds so far of PostgreSQL, the mlflow server at ``uri`` and the proxy."""
-    port = int(uri.rsplit(":", 1)[1])
-    return {
-        "database": proc_cpu.tree_seconds(proc_cpu.postgres),
-        "tracking server": proc_cpu.tree_seconds(proc_cpu.listening_on(port)),
-        "gRPC proxy": proc_cpu.tree_seconds(proc_cpu.process(proxy_pid)) if proxy_pid else 0.0,
-    }
 
 
 def measure(workers: int, processes: int, seconds: float, variant: str) -> dict[str, Any]:
@@ -132,7 +98,10 @@ def measure(workers: int, processes: int, seconds: float, variant: str) -> dict[
         time.sleep(5)  # the server's start-up work (its job consumer) done before counting
         before = stores_cpu(uri, proxy_pid)
         clients = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with multiprocessing.get_context("spawn").Pool(count) as pool:
+        with (
+            peak_connections() as peak,
+            multiprocessing.get_context("spawn").Pool(count) as pool,
+        ):
             results = [r for rs in pool.map(process_main, jobs) for r in rs]
         time.sleep(1)  # the workers' database connections closed, their backends reaped
         after = stores_cpu(uri, proxy_pid)
@@ -142,7 +111,7 @@ def measure(workers: int, processes: int, seconds: float, variant: str) -> dict[
     cpu = {name: (after[name] - before[name]) / trials for name in before}
     used = done.ru_utime + done.ru_stime - clients.ru_utime - clients.ru_stime
     cpu["workers"] = used / trials
-    return {**summary, "cpu": cpu}
+    return {**summary, "cpu": cpu, "connections": max(peak, default=0)}
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -195,11 +164,12 @@ def write(rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace)
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; PostgreSQL, the mlflow server (4 workers) and the "
-        "simulated workers all on it.",
+        f"simulated workers all on it. PostgreSQL's max_connections: {max_connections()}.",
         "",
         "| variant | workers | trials/s | s/trial p50 | p90 | p99 | ask p50 | ask p99 | "
-        "CPU s/trial: database | tracking server | gRPC proxy | workers | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "CPU s/trial: database | tracking server | gRPC proxy | workers | "
+        "database connections, peak | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for variant, workers, r in rows:
         errors = "; ".join(f"{n} x {kind}" for kind, n in r["errors"].most_common(3)) or "none"
@@ -209,12 +179,12 @@ def write(rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace)
         lines.append(
             f"| {variant} | {workers} | {r['throughput']:.2f} | {r['p50']:.2f} | "
             f"{r['p90']:.2f} | {r['p99']:.2f} | {r['ask50']:.3f} | {r['ask99']:.3f} | {cpu} | "
-            f"{errors} |"
+            f"{r['connections']} | {errors} |"
         )
     lines += ["", *projection(rows, args.trial_seconds)]
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print(f"written to {RESULTS}")
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"written to {args.out}")
 
 
 CPU_PARTS = ("database", "tracking server", "gRPC proxy", "workers")
@@ -246,6 +216,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=8, help="the workers' processes")
     parser.add_argument("--trial-seconds", type=float, default=150, help="a real trial's")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the report's file")
     args = parser.parse_args()
     # what the commands do (mnist_reg.cli.quiet_libraries): no links printed per run
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
