@@ -148,6 +148,7 @@ BENCHMARKS = [
     "determinism",
     "trial_memory",
     "storage_overhead",
+    "store_limit",
     "pruning",
     "time_to_accuracy",
     "precision_equivalence",
@@ -160,9 +161,9 @@ BENCHMARKS = [
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (several hours on 2 cores; results in benchmarks/results/). Name some to run only
-    those: ``nox -s bench -- startup determinism``. storage_overhead's PostgreSQL half needs
-    ``bash .ci/postgres.sh``; without it, run ``python benchmarks/storage_overhead.py
-    --stores sqlite``."""
+    those: ``nox -s bench -- startup determinism``. store_limit and storage_overhead's
+    PostgreSQL half need ``bash .ci/postgres.sh``; without it, run ``python
+    benchmarks/storage_overhead.py --stores sqlite``."""
     session.install("-e", ".[postgres]")
     for name in session.posargs or BENCHMARKS:
         session.run("python", f"benchmarks/{name}.py")
