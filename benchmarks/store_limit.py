@@ -64,6 +64,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from store_probes import max_connections, peak_connections, proxy, stores_cpu
 from store_worker import VARIANTS, Job, process_main
 
+from mnist_reg.cli import quiet_libraries
+
 RESULTS = Path(__file__).parent / "results" / "store_limit.md"
 
 
@@ -218,8 +220,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=RESULTS, help="the report's file")
     args = parser.parse_args()
-    # what the commands do (mnist_reg.cli.quiet_libraries): no links printed per run
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    quiet_libraries()  # as the commands do: no MLflow links printed per run, among others
     rows = []
     for variant in args.variants:
         for workers in args.workers:

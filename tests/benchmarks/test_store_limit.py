@@ -8,6 +8,7 @@ import importlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -38,8 +39,10 @@ def test_a_trees_cpu_counts_children_alive_and_ended(
     subprocess.run([sys.executable, "-c", BURN], check=True)  # ended and reaped: counted
     alive = subprocess.Popen([sys.executable, "-c", BURN + "\ninput()"], stdin=subprocess.PIPE)
     try:
+        deadline = time.monotonic() + 60  # a child that never burns fails, not hangs
         while proc_cpu.tree_seconds(proc_cpu.process(alive.pid)) < 0.5:
-            pass
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         assert proc_cpu.tree_seconds(me) - before >= 1.1  # both children's 0.6 s
     finally:
         alive.communicate(b"\n", timeout=30)
